@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+# Copyright: poolcraft.storage contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PoolBackend: the operation set of a pool type (libvirt's virStorageBackend).
+
+A backend overrides what its pool type can do; everything else raises
+"<type> pools do not support <operation>" from here.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotSupportedError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, Permissions
+
+OPERATIONS = ("build", "start", "stop", "delete", "list_volumes", "get_volume",
+              "create_volume", "resize_volume", "delete_volume")
+
+
+@dataclass(frozen=True)
+class PoolStatus:
+    """What a refresh finds: sizes in bytes and how many volumes there are."""
+    capacity: int
+    allocation: int
+    available: int
+    volume_count: int
+
+
+@dataclass(frozen=True)
+class CloneSource:
+    path: str
+    format: str
+    has_backing: bool = False
+    capacity: int = 0
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    """A volume to create, validated by the manager; sizes in bytes."""
+    name: str
+    format: str
+    capacity: Optional[int] = None
+    allocation: Optional[int] = None
+    preallocation: Optional[str] = None
+    cluster_size: Optional[int] = None
+    compat: Optional[str] = None
+    lazy_refcounts: Optional[bool] = None
+    backing: Optional[BackingStore] = None
+    clone: Optional[CloneSource] = None
+    permissions: Permissions = field(default_factory=Permissions)
+
+
+class PoolBackend(object):
+    """Subclasses set the class data and override the operations they have."""
+
+    pool_type = None
+    # Volume formats the pool type can hold; the first one is the default.
+    volume_formats = ()
+    # Fields of PoolSource a definition of this type must have.
+    required_source = ()
+    needs_target_path = True
+
+    def __init__(self, runner):
+        self.runner = runner
+
+    @classmethod
+    def supports(cls, operation):
+        """True when this pool type overrides the base operation."""
+        return getattr(cls, operation) is not getattr(PoolBackend, operation)
+
+    @property
+    def default_volume_format(self):
+        return self.volume_formats[0] if self.volume_formats else None
+
+    def _unsupported(self, operation):
+        raise NotSupportedError("%s pools do not support %s" % (self.pool_type, operation))
+
+    def validate(self, pool):
+        """Reject a definition this type cannot use, before anything is done."""
+        for name in self.required_source:
+            if not getattr(pool.source, name):
+                raise ValidationError("source.%s" % name, None, "%s pools need it" % self.pool_type)
+        if self.needs_target_path and not pool.target_path:
+            raise ValidationError("target.path", pool.target_path, "%s pools need a target path" % self.pool_type)
+
+    def validate_volume_format(self, fmt):
+        if fmt not in self.volume_formats:
+            raise ValidationError("format", fmt, "%s pools hold volumes of format %s"
+                                  % (self.pool_type, ", ".join(self.volume_formats) or "none"))
+
+    # -- pool life cycle -----------------------------------------------------
+
+    def is_built(self, pool):
+        """Whether the underlying storage exists (libvirt's checkPool)."""
+        return True
+
+    def build(self, pool):
+        self._unsupported("build")
+
+    def start(self, pool):
+        self._unsupported("start")
+
+    def stop(self, pool):
+        self._unsupported("stop")
+
+    def delete(self, pool):
+        self._unsupported("delete")
+
+    def refresh(self, pool):
+        """PoolStatus of a started pool."""
+        self._unsupported("refresh")
+
+    def target_drift(self, pool):
+        """Names of target attributes (mode, owner, ...) that differ from the definition."""
+        return []
+
+    def fix_target(self, pool):
+        self._unsupported("changing target permissions")
+
+    # -- volumes -------------------------------------------------------------
+
+    def list_volumes(self, pool):
+        self._unsupported("listing volumes")
+
+    def get_volume(self, pool, name):
+        """The VolumeDef called name, or None."""
+        self._unsupported("volumes")
+
+    def volume_path(self, pool, name):
+        self._unsupported("volumes")
+
+    def create_volume(self, pool, spec):
+        self._unsupported("creating volumes")
+
+    def resize_volume(self, pool, volume, capacity, shrink):
+        self._unsupported("resizing volumes")
+
+    def delete_volume(self, pool, volume, wipe=None):
+        self._unsupported("deleting volumes")
+
+    def volume_drift(self, volume, permissions):
+        return []
+
+    def fix_volume(self, volume, permissions):
+        self._unsupported("changing volume permissions")

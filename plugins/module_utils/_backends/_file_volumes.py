@@ -1,0 +1,198 @@
+# -*- coding: utf-8 -*-
+# Copyright: poolcraft.storage contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""File volumes (raw, qcow2, vmdk images in a directory): shared by dir, fs and netfs pools."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import fcntl
+import os
+import stat
+
+from ansible_collections.poolcraft.storage.plugins.module_utils import _image_header, _perms
+from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import PoolStatus
+from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
+from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
+from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, VolumeDef
+
+# A volume is made under this name and renamed when complete, so an
+# interrupted run never leaves something a later run would take as done.
+TEMP_PREFIX = ".poolcraft-tmp-"
+_FICLONE = 0x40049409
+_WIPE_CHUNK = 1 << 20
+_MAX_CHAIN = 16
+
+
+def _volume_files(directory):
+    """DirEntry of each regular file that is a volume (not our temporaries)."""
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.is_file(follow_symlinks=False) and not entry.name.startswith(TEMP_PREFIX):
+                yield entry
+
+
+def reflink(source, target):
+    """Clone source into a new file target sharing its extents; False where the filesystem cannot."""
+    with open(source, "rb") as src:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fcntl.ioctl(fd, _FICLONE, src.fileno())
+        except OSError as exc:
+            os.close(fd)
+            os.unlink(target)
+            if exc.errno in (errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS):
+                return False
+            raise
+        os.fsync(fd)
+        os.close(fd)
+    return True
+
+
+def _wipe(path, algorithm):
+    """Overwrite every byte of the file before it is deleted."""
+    size = os.path.getsize(path)
+    with open(path, "r+b") as handle:
+        done = 0
+        while done < size:
+            length = min(_WIPE_CHUNK, size - done)
+            handle.write(os.urandom(length) if algorithm == "random" else b"\0" * length)
+            done += length
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+class FileVolumes(object):
+    """Mixin: volumes are image files in pool.target_path."""
+
+    volume_formats = ("raw", "qcow2", "vmdk")
+
+    @property
+    def qemu_img(self):
+        return QemuImg(self.runner)
+
+    def _statvfs_status(self, pool, volume_count):
+        st = os.statvfs(pool.target_path)
+        return PoolStatus(capacity=st.f_blocks * st.f_frsize,
+                          allocation=(st.f_blocks - st.f_bfree) * st.f_frsize,
+                          available=st.f_bavail * st.f_frsize,
+                          volume_count=volume_count)
+
+    def refresh(self, pool):
+        # The count needs no header reads: one readdir and no stat per file.
+        return self._statvfs_status(pool, sum(1 for _entry in _volume_files(pool.target_path)))
+
+    def volume_path(self, pool, name):
+        return os.path.join(pool.target_path, name)
+
+    def list_volumes(self, pool):
+        volumes = [self._describe(entry.path, entry.stat(follow_symlinks=False), chain=False)
+                   for entry in _volume_files(pool.target_path)]
+        return sorted(volumes, key=lambda vol: vol.name)
+
+    def get_volume(self, pool, name):
+        path = self.volume_path(pool, name)
+        try:
+            st = os.lstat(path)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            raise
+        if not stat.S_ISREG(st.st_mode):
+            raise StorageError("%s exists and is not a regular file" % path)
+        return self._describe(path, st, chain=True)
+
+    def _describe(self, path, st, chain):
+        with open(path, "rb") as handle:
+            header = _image_header.probe(handle, st.st_size)
+        fmt, capacity = header.format, header.capacity
+        if header.needs_qemu_img:
+            info = self.qemu_img.info(path, header.format)
+            capacity = int(info["virtual-size"])
+        backing = []
+        if header.backing_path:
+            backing = self._chain(path, header) if chain else [
+                BackingStore(self._absolute(path, header.backing_path), header.backing_format)]
+        return VolumeDef(name=os.path.basename(path), path=path, key=path, format=fmt,
+                         capacity=capacity, allocation=st.st_blocks * 512, backing=backing,
+                         permissions=_perms.of_path(path, st))
+
+    @staticmethod
+    def _absolute(image, backing):
+        return backing if os.path.isabs(backing) else os.path.join(os.path.dirname(image), backing)
+
+    def _chain(self, path, header):
+        chain = []
+        while header.backing_path and len(chain) < _MAX_CHAIN:
+            path = self._absolute(path, header.backing_path)
+            chain.append(BackingStore(path, header.backing_format))
+            if not os.path.isfile(path):
+                break
+            header = _image_header.probe_path(path)
+        return chain
+
+    # -- changes -------------------------------------------------------------
+
+    def create_volume(self, pool, spec):
+        final = self.volume_path(pool, spec.name)
+        temp = os.path.join(pool.target_path, TEMP_PREFIX + spec.name)
+        if os.path.lexists(temp):
+            os.unlink(temp)  # left by an interrupted run: never a finished volume
+        method = "create"
+        try:
+            if spec.clone is not None:
+                method = self._clone_into(temp, spec)
+            else:
+                self._create(temp, spec)
+            _perms.apply(temp, spec.permissions, self.runner)
+            # link() fails if something appeared under the final name meanwhile: never clobber.
+            os.link(temp, final)
+        finally:
+            if os.path.lexists(temp):
+                os.unlink(temp)
+        return method
+
+    @staticmethod
+    def _create_options(spec):
+        options = {"preallocation": spec.preallocation}
+        if spec.format == "qcow2":
+            options.update(cluster_size=spec.cluster_size, compat=spec.compat, lazy_refcounts=spec.lazy_refcounts)
+        return options
+
+    def _create(self, temp, spec):
+        backing = spec.backing
+        self.qemu_img.create(temp, spec.format, spec.capacity, self._create_options(spec),
+                             backing=backing.path if backing else None,
+                             backing_format=backing.format if backing else None)
+        if spec.allocation:
+            with open(temp, "r+b") as handle:
+                os.posix_fallocate(handle.fileno(), 0, spec.allocation)
+
+    def _clone_into(self, temp, spec):
+        """Reflink when the format stays and the filesystem can; a sparse copy otherwise."""
+        source = spec.clone
+        method = "copy"
+        same = source.format == spec.format and not source.has_backing
+        if same and reflink(source.path, temp):
+            method = "reflink"
+        else:
+            self.qemu_img.convert(source.path, source.format, temp, spec.format, self._create_options(spec))
+        if spec.capacity and spec.capacity > source.capacity:
+            self.qemu_img.resize(temp, spec.format, spec.capacity)
+        return method
+
+    def resize_volume(self, pool, volume, capacity, shrink):
+        self.qemu_img.resize(volume.path, volume.format, capacity, shrink=shrink)
+
+    def delete_volume(self, pool, volume, wipe=None):
+        if wipe:
+            _wipe(volume.path, wipe)
+        os.unlink(volume.path)
+
+    def volume_drift(self, volume, permissions):
+        return _perms.drift(volume.path, permissions)
+
+    def fix_volume(self, volume, permissions):
+        _perms.apply(volume.path, permissions, self.runner)

@@ -1,0 +1,42 @@
+# -*- coding: utf-8 -*-
+# Copyright: poolcraft.storage contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The few errors the backends raise; modules turn them into fail_json in one place."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class StorageError(Exception):
+    """Anything that stops a task, with a one-line message for the user."""
+
+
+class ValidationError(StorageError):
+    """Bad input: raised before anything is changed."""
+
+    def __init__(self, option, value, reason):
+        self.option = option
+        self.value = value
+        super(ValidationError, self).__init__("%s=%r: %s" % (option, value, reason))
+
+
+class NotSupportedError(StorageError):
+    """An operation the pool type does not have."""
+
+
+class NotFoundError(StorageError):
+    """A pool, volume or file that the task names does not exist."""
+
+
+class CommandError(StorageError):
+    """A command exited non-zero; the message names the command and its stderr."""
+
+    def __init__(self, argv, rc, stdout, stderr):
+        self.argv = list(argv)
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        detail = (stderr or stdout or "").strip().splitlines()
+        super(CommandError, self).__init__(
+            "%s failed (rc=%s): %s" % (" ".join(self.argv), rc, detail[-1] if detail else "no output"))

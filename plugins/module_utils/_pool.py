@@ -1,0 +1,248 @@
+# -*- coding: utf-8 -*-
+# Copyright: poolcraft.storage contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PoolManager: the pool the task asks for vs the pool on the host -> actions."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+import uuid as uuidlib
+
+from ansible_collections.poolcraft.storage.plugins.module_utils import _perms
+from ansible_collections.poolcraft.storage.plugins.module_utils._backends import backend_for
+from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
+from ansible_collections.poolcraft.storage.plugins.module_utils._xml import PoolDef, PoolSource, pool_to_xml
+
+_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
+
+
+def validate_name(name, option="name"):
+    """A name becomes a file name: no path tricks, no control characters."""
+    if not name or name in (".", "..") or "/" in name or "\0" in name or "\n" in name \
+            or name.startswith(".") or any(ord(char) < 32 for char in name):
+        raise ValidationError(option, name, "must be a plain name: no '/', no leading '.', no control characters")
+    if len(name.encode("utf-8")) > 200:
+        raise ValidationError(option, name, "longer than 200 bytes")
+    return name
+
+
+def is_active(stored, backend):
+    """Running: started since boot, or autostarted at boot and not stopped since."""
+    if stored.marked is not None:
+        return stored.marked == "running"
+    return stored.autostart and backend.is_built(stored.definition)
+
+
+def describe(stored, backend, with_volumes=False):
+    """The pool as the modules return it."""
+    pool = stored.definition
+    active = is_active(stored, backend)
+    info = {"name": pool.name, "uuid": pool.uuid, "type": pool.type,
+            "state": "running" if active else "stopped",
+            "persistent": stored.persistent, "autostart": stored.autostart,
+            "target": {"path": pool.target_path, "permissions": pool.permissions.as_dict()},
+            "capacity": None, "allocation": None, "available": None, "volume_count": None,
+            "xml": pool_to_xml(pool)}
+    if active:
+        status = backend.refresh(pool)
+        info.update(capacity=status.capacity, allocation=status.allocation,
+                    available=status.available, volume_count=status.volume_count)
+        if with_volumes:
+            info["volumes"] = [volume_info(vol) for vol in backend.list_volumes(pool)]
+    return info
+
+
+def volume_info(vol):
+    return {"name": vol.name, "key": vol.key, "path": vol.path, "type": vol.type, "format": vol.format,
+            "capacity": vol.capacity, "allocation": vol.allocation,
+            "backing_chain": [{"path": b.path, "format": b.format} for b in vol.backing],
+            "permissions": vol.permissions.as_dict()}
+
+
+def _state_summary(stored, backend):
+    """Before/after for diff mode: the definition and how it is running."""
+    if stored is None:
+        return {"state": "absent"}
+    pool = stored.definition
+    return {"name": pool.name, "uuid": pool.uuid, "type": pool.type,
+            "state": "running" if is_active(stored, backend) else "stopped",
+            "persistent": stored.persistent, "autostart": stored.autostart,
+            "target": {"path": pool.target_path, "permissions": pool.permissions.as_dict()}}
+
+
+class PoolManager(object):
+
+    def __init__(self, params, runner, store):
+        self.params = params
+        self.runner = runner
+        self.store = store
+        self.name = params.get("name")
+        self.backend = None
+        self.stored = None
+        self._after = None
+
+    # -- finding the pool ----------------------------------------------------
+
+    def _lookup(self):
+        wanted_uuid = self.params.get("uuid")
+        if wanted_uuid and not _UUID_RE.match(wanted_uuid):
+            raise ValidationError("uuid", wanted_uuid, "not a UUID")
+        if self.name:
+            validate_name(self.name)
+            stored = self.store.get(self.name)
+            if stored and wanted_uuid and str(uuidlib.UUID(stored.definition.uuid)) != str(uuidlib.UUID(wanted_uuid)):
+                raise ValidationError("uuid", wanted_uuid, "pool %r has uuid %s" % (self.name, stored.definition.uuid))
+            return stored
+        stored = self.store.find_uuid(str(uuidlib.UUID(wanted_uuid)))
+        if stored is None and self.params["state"] != "absent":
+            raise NotFoundError("no pool has uuid %s; give name to define a new pool" % wanted_uuid)
+        if stored is not None:
+            self.name = stored.definition.name
+        return stored
+
+    def _desired(self):
+        params = self.params
+        current = self.stored.definition if self.stored else None
+        pool_type = params.get("type") or (current.type if current else None)
+        if pool_type is None:
+            raise ValidationError("type", None, "required to define the new pool %r" % self.name)
+        if current and pool_type != current.type:
+            raise ValidationError("type", pool_type, "pool %r exists with type %s; remove it first to change its type"
+                                  % (self.name, current.type))
+        target = params.get("target") or {}
+        path = target.get("path") or (current.target_path if current else None)
+        if path is not None and (not os.path.isabs(path) or "\0" in path or "\n" in path):
+            raise ValidationError("target.path", path, "must be an absolute path")
+        perms = _perms.from_params(target.get("permissions"), "target.permissions") \
+            if target.get("permissions") is not None else (current.permissions if current else _perms.from_params(None))
+        new_uuid = params.get("uuid") or (current.uuid if current else str(uuidlib.uuid4()))
+        desired = PoolDef(name=self.name, type=pool_type, uuid=str(uuidlib.UUID(new_uuid)),
+                          target_path=os.path.normpath(path) if path else None, permissions=perms,
+                          source=current.source if current else PoolSource())
+        return desired
+
+    # -- planning ------------------------------------------------------------
+
+    def plan(self):
+        self.stored = self._lookup()
+        state = self.params["state"]
+        if state == "absent":
+            if self.stored is None:
+                return []
+            self.backend = backend_for(self.stored.definition.type, self.runner)
+            return self._plan_absent()
+        desired = self._desired()
+        self.backend = backend_for(desired.type, self.runner)
+        self.backend.validate(desired)
+        return self._plan_present(desired, state)
+
+    def _plan_absent(self):
+        pool, name = self.stored.definition, self.name
+        actions = []
+        if is_active(self.stored, self.backend):
+            actions.append(Action("stop pool %r" % name, lambda: self._stop(pool, False)))
+        if self.params.get("purge") and self.backend.is_built(pool):
+            if self.backend.supports("list_volumes"):
+                count = len(self.backend.list_volumes(pool))
+                if count:
+                    raise StorageError("pool %r still holds %d volumes; remove them before purge" % (name, count))
+            actions.append(Action("delete the storage of pool %r (%s)" % (name, pool.target_path),
+                                  lambda: self.backend.delete(pool)))
+        actions.append(Action("undefine pool %r" % name, lambda: self._undefine(pool)))
+        return actions
+
+    def _check_persistence(self, state):
+        persistent, autostart = self.params.get("persistent"), self.params.get("autostart")
+        if persistent is False and state in ("present", "stopped"):
+            raise ValidationError("persistent", False, "a transient pool exists only while running; use state: running")
+        if persistent is False and autostart:
+            raise ValidationError("autostart", True, "a transient pool cannot autostart; set persistent: true")
+        if persistent is None:
+            persistent = self.stored.persistent if self.stored else True
+        return persistent
+
+    def _plan_present(self, desired, state):
+        name, stored, backend = self.name, self.stored, self.backend
+        persistent = self._check_persistence(state)
+        actions = []
+        active = stored is not None and is_active(stored, backend)
+        if stored is None:
+            actions.append(Action("define pool %r (%s, %s)" % (name, desired.type, "persistent" if persistent else "transient"),
+                                  lambda: self._define(desired, persistent, active=False)))
+        else:
+            changed = [f for f in ("target_path", "permissions", "uuid") if getattr(desired, f) != getattr(stored.definition, f)]
+            if "target_path" in changed and active:
+                raise StorageError("pool %r is running from %s; stop it before changing target.path"
+                                   % (name, stored.definition.target_path))
+            if changed or persistent != stored.persistent:
+                what = ", ".join(changed) if changed else ("make persistent" if persistent else "make transient")
+                actions.append(Action("update definition of pool %r (%s)" % (name, what),
+                                      lambda: self._define(desired, persistent, active)))
+        autostart = self.params.get("autostart")
+        was_autostart = stored.autostart if stored else False
+        if autostart is not None and persistent and autostart != was_autostart:
+            actions.append(Action("%s autostart of pool %r" % ("enable" if autostart else "disable", name),
+                                  lambda: self.store.set_autostart(name, autostart)))
+        built = backend.is_built(desired)
+        if self.params.get("build") and not built:
+            actions.append(Action("build pool %r (create %s)" % (name, desired.target_path),
+                                  lambda: backend.build(desired)))
+            built = True
+        elif built and backend.target_drift(desired):
+            actions.append(Action("set %s of %s" % ("/".join(backend.target_drift(desired)), desired.target_path),
+                                  lambda: backend.fix_target(desired)))
+        if state == "running" and not active:
+            if not built:
+                raise NotFoundError("target.path %s of pool %r does not exist; set build: true to create it"
+                                    % (desired.target_path, name))
+            actions.append(Action("start pool %r" % name, lambda: self._start(desired)))
+        elif state == "stopped" and active:
+            actions.append(Action("stop pool %r" % name, lambda: self._stop(desired, persistent)))
+        self._after = dict(_state_summary(stored, backend) if stored else {},
+                           name=name, uuid=desired.uuid, type=desired.type, persistent=persistent,
+                           autostart=autostart if autostart is not None and persistent else (was_autostart and persistent),
+                           state="running" if state == "running" or (active and state == "present") else "stopped",
+                           target={"path": desired.target_path, "permissions": desired.permissions.as_dict()})
+        return actions
+
+    # -- doing ---------------------------------------------------------------
+
+    def _define(self, pool, persistent, active):
+        if persistent:
+            self.store.save_persistent(pool, pool_to_xml(pool))
+            if not active:
+                self.store.mark_stopped(pool.name, True)
+        else:
+            self.store.remove_persistent(pool.name)
+            self.store.mark_running(pool.name, pool_to_xml(pool))
+
+    def _start(self, pool):
+        self.backend.start(pool)
+        self.store.mark_running(pool.name, pool_to_xml(pool, self.backend.refresh(pool)))
+
+    def _stop(self, pool, persistent):
+        self.backend.stop(pool)
+        self.store.mark_stopped(pool.name, persistent)
+
+    def _undefine(self, pool):
+        self.store.mark_stopped(pool.name, False)
+        self.store.remove_persistent(pool.name)
+
+    # -- reporting -----------------------------------------------------------
+
+    def diff(self, before):
+        return {"before": before, "after": self._after or {"state": "absent"}}
+
+    def snapshot(self):
+        return _state_summary(self.stored, self.backend) if self.stored and self.backend else {"state": "absent"}
+
+    def result(self, applied):
+        stored = self.store.get(self.name) if self.name else None
+        if stored is None:
+            return {"pool": {"name": self.name, "state": "absent"}}
+        return {"pool": describe(stored, backend_for(stored.definition.type, self.runner),
+                                 with_volumes=self.params.get("list_volumes"))}

@@ -1,0 +1,212 @@
+# -*- coding: utf-8 -*-
+# Copyright: poolcraft.storage contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PoolDef / VolumeDef <-> libvirt storage XML (storagepool.rng, storagevol.rng)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import traceback
+from dataclasses import dataclass, field, replace
+from typing import List, Optional
+
+from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
+
+LXML_IMPORT_ERROR = None
+try:
+    from lxml import etree
+except ImportError:
+    etree = None
+    LXML_IMPORT_ERROR = traceback.format_exc()
+
+
+@dataclass(frozen=True)
+class Permissions:
+    mode: Optional[int] = None
+    owner: Optional[int] = None
+    group: Optional[int] = None
+    label: Optional[str] = None
+
+    def as_dict(self):
+        return {"mode": None if self.mode is None else "%04o" % self.mode,
+                "owner": self.owner, "group": self.group, "label": self.label}
+
+
+@dataclass(frozen=True)
+class PoolSource:
+    """What a pool is made from; each pool type uses the fields it needs."""
+    devices: tuple = ()
+    host: Optional[str] = None
+    port: Optional[int] = None
+    dir: Optional[str] = None
+    name: Optional[str] = None
+    format: Optional[str] = None
+
+    def is_empty(self):
+        return self == PoolSource()
+
+
+@dataclass(frozen=True)
+class PoolDef:
+    name: str
+    type: str
+    uuid: str
+    target_path: Optional[str] = None
+    permissions: Permissions = field(default_factory=Permissions)
+    source: PoolSource = field(default_factory=PoolSource)
+
+    def with_changes(self, **changes):
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class BackingStore:
+    path: str
+    format: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class VolumeDef:
+    """A volume as found (or as it will be): sizes in bytes."""
+    name: str
+    path: str
+    key: str
+    format: str
+    capacity: int
+    allocation: int
+    type: str = "file"
+    backing: List[BackingStore] = field(default_factory=list)
+    permissions: Permissions = field(default_factory=Permissions)
+
+
+def require_lxml():
+    if etree is None:
+        raise StorageError("the Python library lxml is required on the managed host (python3-lxml or pip install lxml)")
+
+
+def _parser():
+    # No entities, no network, no huge trees: definitions may be hand-edited.
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=True)
+
+
+def _sub(parent, tag, text=None, **attrs):
+    node = etree.SubElement(parent, tag, **attrs)
+    if text is not None:
+        node.text = str(text)
+    return node
+
+
+def _sized(parent, tag, value):
+    _sub(parent, tag, value, unit="bytes")
+
+
+def _permissions_xml(parent, perms):
+    if perms == Permissions():
+        return
+    node = _sub(parent, "permissions")
+    if perms.mode is not None:
+        _sub(node, "mode", "%04o" % perms.mode)
+    if perms.owner is not None:
+        _sub(node, "owner", perms.owner)
+    if perms.group is not None:
+        _sub(node, "group", perms.group)
+    if perms.label:
+        _sub(node, "label", perms.label)
+
+
+def _tostring(root):
+    return etree.tostring(root, pretty_print=True, encoding="unicode")
+
+
+def pool_to_xml(pool, status=None):
+    """The libvirt pool XML; status (capacity, allocation, available) is for live pools only."""
+    require_lxml()
+    root = etree.Element("pool", type=pool.type)
+    _sub(root, "name", pool.name)
+    _sub(root, "uuid", pool.uuid)
+    if status is not None:
+        _sized(root, "capacity", status.capacity)
+        _sized(root, "allocation", status.allocation)
+        _sized(root, "available", status.available)
+    source = _sub(root, "source")
+    if pool.source.host:
+        host = _sub(source, "host", name=pool.source.host)
+        if pool.source.port:
+            host.set("port", str(pool.source.port))
+    for device in pool.source.devices:
+        _sub(source, "device", path=device)
+    if pool.source.dir:
+        _sub(source, "dir", path=pool.source.dir)
+    if pool.source.name:
+        _sub(source, "name", pool.source.name)
+    if pool.source.format:
+        _sub(source, "format", type=pool.source.format)
+    if pool.target_path:
+        target = _sub(root, "target")
+        _sub(target, "path", pool.target_path)
+        _permissions_xml(target, pool.permissions)
+    return _tostring(root)
+
+
+def _text(node, path, convert=str):
+    found = node.find(path)
+    if found is None or found.text is None:
+        return None
+    return convert(found.text.strip())
+
+
+def _permissions_from(node):
+    if node is None:
+        return Permissions()
+    mode = _text(node, "mode", lambda text: int(text, 8))
+    owner = _text(node, "owner", int)
+    group = _text(node, "group", int)
+    return Permissions(mode=mode, owner=None if owner == -1 else owner,
+                       group=None if group == -1 else group, label=_text(node, "label"))
+
+
+def pool_from_xml(text, origin="pool definition"):
+    """Parse a stored pool definition; a damaged file gets an error naming it."""
+    require_lxml()
+    try:
+        root = etree.fromstring(text.encode("utf-8") if isinstance(text, str) else text, _parser())
+    except etree.XMLSyntaxError as exc:
+        raise StorageError("%s is not valid XML: %s" % (origin, exc))
+    if root.tag != "pool" or not root.get("type") or _text(root, "name") is None:
+        raise StorageError("%s is not a libvirt storage pool definition" % origin)
+    src = root.find("source")
+    source = PoolSource()
+    if src is not None:
+        host = src.find("host")
+        fmt = src.find("format")
+        directory = src.find("dir")
+        source = PoolSource(
+            devices=tuple(dev.get("path") for dev in src.findall("device")),
+            host=host.get("name") if host is not None else None,
+            port=int(host.get("port")) if host is not None and host.get("port") else None,
+            dir=directory.get("path") if directory is not None else None,
+            name=_text(src, "name"),
+            format=fmt.get("type") if fmt is not None else None)
+    return PoolDef(name=_text(root, "name"), type=root.get("type"), uuid=_text(root, "uuid"),
+                   target_path=_text(root, "target/path"),
+                   permissions=_permissions_from(root.find("target/permissions")), source=source)
+
+
+def volume_to_xml(vol):
+    require_lxml()
+    root = etree.Element("volume", type=vol.type)
+    _sub(root, "name", vol.name)
+    _sub(root, "key", vol.key)
+    _sized(root, "capacity", vol.capacity)
+    _sized(root, "allocation", vol.allocation)
+    target = _sub(root, "target")
+    _sub(target, "path", vol.path)
+    _sub(target, "format", type=vol.format)
+    _permissions_xml(target, vol.permissions)
+    if vol.backing:
+        backing = _sub(root, "backingStore")
+        _sub(backing, "path", vol.backing[0].path)
+        if vol.backing[0].format:
+            _sub(backing, "format", type=vol.backing[0].format)
+    return _tostring(root)

@@ -1,0 +1,263 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: poolcraft.storage contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: storage_pool
+short_description: Define, build, start, stop and remove storage pools, as libvirt does, without libvirtd
+version_added: 0.1.0
+description:
+  - Manages a storage pool on the managed host, following libvirt's storage model
+    (define, build, start, stop, delete, undefine), with the definition kept as libvirt-compatible XML.
+  - Pool types are provided by backends; this version has C(dir) pools (a directory of image files).
+  - Every run first plans the actions, then applies them; check mode returns the plan and changes nothing.
+author:
+  - poolcraft.storage developers
+extends_documentation_fragment:
+  - poolcraft.storage.common
+  - poolcraft.storage.common.attributes
+options:
+  name:
+    description:
+      - Name of the pool. A plain name, without C(/), a leading C(.) or control characters.
+      - One of O(name) or O(uuid) is required; O(name) is needed to define a new pool.
+    type: str
+  uuid:
+    description:
+      - UUID of the pool. Generated when a pool is defined without one, and kept afterwards.
+      - With O(name) given, it must match the existing pool's UUID; alone, it selects the pool.
+    type: str
+  type:
+    description:
+      - Pool type. Required to define a new pool; an existing pool's type cannot be changed.
+    type: str
+    choices: [dir]
+  target:
+    description:
+      - Where the pool's volumes appear on the host.
+    type: dict
+    suboptions:
+      path:
+        description:
+          - Absolute path of the pool's directory.
+        type: path
+      permissions:
+        description:
+          - Permissions given to the target directory when the pool is built, and kept in line on later runs.
+        type: dict
+        suboptions:
+          mode:
+            description: Octal mode as a quoted string, such as V('0755').
+            type: raw
+          owner:
+            description: User name or numeric uid.
+            type: str
+          group:
+            description: Group name or numeric gid.
+            type: str
+          label:
+            description: SELinux context; applied only where SELinux is active.
+            type: str
+  state:
+    description:
+      - V(present) defines the pool (it stays stopped if it is new).
+      - V(running) defines and starts it. V(stopped) defines it and stops it if running.
+      - V(absent) stops and undefines it; its storage is kept unless O(purge=true).
+    type: str
+    choices: [present, running, stopped, absent]
+    default: present
+  build:
+    description:
+      - Create the underlying storage when it is missing (for C(dir) pools, the target directory).
+      - Never overwrites anything that exists.
+    type: bool
+    default: false
+  autostart:
+    description:
+      - Whether the pool comes up at boot. Only persistent pools can autostart.
+      - Omitted, the current setting is kept (off for a new pool).
+    type: bool
+  persistent:
+    description:
+      - V(true) keeps the definition under O(config_dir). V(false) makes a transient pool, kept under
+        O(runtime_dir) only, which exists while it runs and is gone after a reboot.
+      - Omitted, an existing pool keeps its kind and a new pool is persistent.
+    type: bool
+  purge:
+    description:
+      - With O(state=absent), also delete the underlying storage (for C(dir) pools, the empty target directory).
+      - A pool that still holds volumes is refused, with their number in the message.
+    type: bool
+    default: false
+  list_volumes:
+    description:
+      - Return the pool's volumes with format, capacity and allocation in RV(pool.volumes).
+    type: bool
+    default: false
+seealso:
+  - module: poolcraft.storage.storage_volume
+  - name: libvirt storage pool XML format
+    description: The format of the stored definitions.
+    link: https://libvirt.org/formatstorage.html
+"""
+
+EXAMPLES = r"""
+- name: An image directory that is there after every boot
+  poolcraft.storage.storage_pool:
+    name: images
+    type: dir
+    target:
+      path: /srv/images
+      permissions:
+        mode: "0711"
+        owner: root
+        group: root
+    build: true
+    state: running
+    autostart: true
+
+- name: A scratch pool that disappears at reboot
+  poolcraft.storage.storage_pool:
+    name: scratch
+    type: dir
+    target:
+      path: /var/tmp/scratch-images
+    build: true
+    persistent: false
+    state: running
+
+- name: Inventory of a pool
+  poolcraft.storage.storage_pool:
+    name: images
+    list_volumes: true
+  register: images
+
+- name: Stop and undefine a pool, and remove its (empty) directory
+  poolcraft.storage.storage_pool:
+    name: scratch
+    state: absent
+    purge: true
+
+- name: Keep definitions somewhere else for a whole play
+  hosts: kvm_hosts
+  module_defaults:
+    group/poolcraft.storage.storage:
+      config_dir: /etc/myorg/pools
+  tasks:
+    - name: Define the pool
+      poolcraft.storage.storage_pool:
+        name: images
+        type: dir
+        target:
+          path: /srv/images
+"""
+
+RETURN = r"""
+actions:
+  description: What was done, or in check mode what would be done, in order. Empty when nothing changed.
+  returned: always
+  type: list
+  elements: str
+  sample: ["define pool 'images' (dir, persistent)", "build pool 'images' (create /srv/images)", "start pool 'images'"]
+pool:
+  description: The pool as it is after the task (in check mode, as it was found).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Pool name.
+      type: str
+      returned: always
+      sample: images
+    uuid:
+      description: Pool UUID.
+      type: str
+      returned: when the pool exists
+      sample: 0b0b8a6c-4f6e-4d1a-9a7a-1f2d1f0d7e41
+    type:
+      description: Pool type.
+      type: str
+      returned: when the pool exists
+      sample: dir
+    state:
+      description: V(running), V(stopped) or V(absent).
+      type: str
+      returned: always
+      sample: running
+    persistent:
+      description: Whether the definition survives a reboot.
+      type: bool
+      returned: when the pool exists
+    autostart:
+      description: Whether the pool comes up at boot.
+      type: bool
+      returned: when the pool exists
+    capacity:
+      description: Size of the filesystem holding the pool, in bytes; null while stopped.
+      type: int
+      returned: when the pool exists
+    allocation:
+      description: Bytes in use on that filesystem; null while stopped.
+      type: int
+      returned: when the pool exists
+    available:
+      description: Bytes still free for unprivileged users on that filesystem; null while stopped.
+      type: int
+      returned: when the pool exists
+    volume_count:
+      description: Number of volumes (regular files) in the pool; null while stopped.
+      type: int
+      returned: when the pool exists
+    target:
+      description: Target path and the permissions of the definition.
+      type: dict
+      returned: when the pool exists
+      sample: {"path": "/srv/images", "permissions": {"mode": "0711", "owner": 0, "group": 0, "label": null}}
+    xml:
+      description: The stored libvirt-format definition.
+      type: str
+      returned: when the pool exists
+    volumes:
+      description: The volumes, sorted by name, with the same fields as RV(poolcraft.storage.storage_volume#module:volume).
+      type: list
+      elements: dict
+      returned: when O(list_volumes=true) and the pool is running
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.poolcraft.storage.plugins.module_utils._backends import POOL_TYPES
+from ansible_collections.poolcraft.storage.plugins.module_utils._module import PERMISSIONS_SPEC, argument_spec, run
+from ansible_collections.poolcraft.storage.plugins.module_utils._pool import PoolManager
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            name={"type": "str"},
+            uuid={"type": "str"},
+            type={"type": "str", "choices": list(POOL_TYPES)},
+            target={"type": "dict", "options": {
+                "path": {"type": "path"},
+                "permissions": {"type": "dict", "options": PERMISSIONS_SPEC},
+            }},
+            state={"type": "str", "default": "present", "choices": ["present", "running", "stopped", "absent"]},
+            build={"type": "bool", "default": False},
+            autostart={"type": "bool"},
+            persistent={"type": "bool"},
+            purge={"type": "bool", "default": False},
+            list_volumes={"type": "bool", "default": False},
+        ),
+        required_one_of=[("name", "uuid")],
+        supports_check_mode=True,
+    )
+    run(module, PoolManager)
+
+
+if __name__ == "__main__":
+    main()

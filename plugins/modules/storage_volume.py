@@ -1,0 +1,324 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: poolcraft.storage contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: storage_volume
+short_description: Create, clone, resize and delete volumes in storage pools
+version_added: 0.1.0
+description:
+  - Manages one volume of a running pool defined with M(poolcraft.storage.storage_pool).
+  - In C(dir) pools a volume is an image file (raw, qcow2 or vmdk) made with qemu-img.
+  - A new volume is made under a temporary name and renamed when complete, so an interrupted
+    run never leaves a half-made volume that a later run would take as done.
+  - An existing volume is never converted, re-created or overwritten; only its size (grow, or shrink
+    with O(shrink=true)) and permissions are brought in line.
+author:
+  - poolcraft.storage developers
+extends_documentation_fragment:
+  - poolcraft.storage.common
+  - poolcraft.storage.common.attributes
+options:
+  pool:
+    description:
+      - Name of the pool holding the volume. Used with O(name).
+    type: str
+  name:
+    description:
+      - Name of the volume in O(pool): for file volumes, the file name.
+    type: str
+  path:
+    description:
+      - Select the volume by its path instead of O(pool) and O(name); the pool is the defined pool whose
+        target directory holds it.
+    type: path
+  key:
+    description:
+      - Select the volume by its key (for file volumes the key is the path).
+    type: str
+  state:
+    description:
+      - V(present) creates the volume if it is missing and brings size and permissions in line.
+      - V(absent) deletes it, after overwriting it when O(wipe) is set.
+    type: str
+    choices: [present, absent]
+    default: present
+  format:
+    description:
+      - Image format. Defaults to the pool type's default (V(raw)) for new volumes, or to the format of
+        O(clone_from) when cloning (give another format to convert while cloning).
+      - An existing volume of another format is an error; it is never converted in place.
+    type: str
+    choices: [raw, qcow2, vmdk]
+  capacity:
+    description:
+      - Size the guest sees, as bytes or with a unit such as V(10G), V(512MiB), V(1TiB) (single letters and
+        C(iB) units are binary; C(KB), C(MB), C(GB) ... are decimal). Rounded up to whole 512-byte sectors.
+      - Required for a new volume unless it is a clone or an overlay (then it defaults to the source's size).
+      - A larger size grows an existing volume; a smaller one needs O(shrink=true).
+    type: str
+  allocation:
+    description:
+      - For new V(raw) volumes, how many bytes to allocate up front (the rest stays sparse).
+    type: str
+  preallocation:
+    description:
+      - Preallocation of a new volume. V(raw) takes V(off), V(falloc), V(full); V(qcow2) also V(metadata);
+        V(vmdk) only V(off).
+    type: str
+    choices: ['off', metadata, falloc, full]
+  cluster_size:
+    description:
+      - Cluster size of a new V(qcow2) volume, such as V(64K) or V(2M).
+    type: str
+  compat:
+    description:
+      - qcow2 compatibility level of a new V(qcow2) volume.
+    type: str
+    choices: ['0.10', '1.1']
+  lazy_refcounts:
+    description:
+      - Lazy refcounts for a new V(qcow2) volume (needs O(compat=1.1)).
+    type: bool
+  backing_store:
+    description:
+      - Make a new volume an overlay (copy-on-write) on another image, given by O(backing_store.path) or by
+        O(backing_store.pool) and O(backing_store.name). The backing image must exist.
+    type: dict
+    suboptions:
+      path:
+        description: Absolute path of the backing image.
+        type: path
+      pool:
+        description: Pool of the backing volume.
+        type: str
+      name:
+        description: Name of the backing volume.
+        type: str
+      format:
+        description: Format of the backing image; probed from its header when omitted.
+        type: str
+  clone_from:
+    description:
+      - Make a new volume as a copy of another volume (in any pool) or of a file on the host, such as a
+        cloud image. With the same format and a source without backing file, the copy is a reflink
+        (instant, sharing blocks) where the filesystem supports it; otherwise a sparse copy with qemu-img
+        (an overlay source is flattened).
+      - Has no effect once the volume exists.
+    type: dict
+    suboptions:
+      path:
+        description: Absolute path of the source image.
+        type: path
+      pool:
+        description: Pool of the source volume.
+        type: str
+      name:
+        description: Name of the source volume.
+        type: str
+      format:
+        description: Format of the source; probed from its header when omitted.
+        type: str
+  shrink:
+    description:
+      - Allow O(capacity) to make an existing volume smaller. Data past the new end is lost.
+    type: bool
+    default: false
+  wipe:
+    description:
+      - With O(state=absent), overwrite the volume's bytes before deleting it.
+    type: str
+    choices: [zero, random]
+  permissions:
+    description:
+      - Permissions of the volume file, set at creation and kept in line afterwards.
+    type: dict
+    suboptions:
+      mode:
+        description: Octal mode as a quoted string, such as V('0600').
+        type: raw
+      owner:
+        description: User name or numeric uid.
+        type: str
+      group:
+        description: Group name or numeric gid.
+        type: str
+      label:
+        description: SELinux context; applied only where SELinux is active.
+        type: str
+notes:
+  - The pool must be running.
+seealso:
+  - module: poolcraft.storage.storage_pool
+"""
+
+EXAMPLES = r"""
+- name: A sparse raw disk
+  poolcraft.storage.storage_volume:
+    pool: images
+    name: data.img
+    capacity: 20G
+
+- name: A qcow2 disk with preallocated metadata
+  poolcraft.storage.storage_volume:
+    pool: images
+    name: vm1.qcow2
+    format: qcow2
+    capacity: 40GiB
+    preallocation: metadata
+    cluster_size: 64K
+    permissions:
+      mode: "0600"
+      owner: libvirt-qemu
+
+- name: A guest disk from a cloud image, converted to qcow2 and grown
+  poolcraft.storage.storage_volume:
+    pool: images
+    name: web1.qcow2
+    format: qcow2
+    clone_from:
+      path: /srv/cloud/debian-12-generic-amd64.raw
+    capacity: 30G
+
+- name: An overlay on a base image
+  poolcraft.storage.storage_volume:
+    pool: images
+    name: web2.qcow2
+    format: qcow2
+    backing_store:
+      pool: images
+      name: base.qcow2
+
+- name: Grow a disk
+  poolcraft.storage.storage_volume:
+    pool: images
+    name: data.img
+    capacity: 40G
+
+- name: Delete a volume after zeroing it
+  poolcraft.storage.storage_volume:
+    path: /srv/images/old.img
+    state: absent
+    wipe: zero
+"""
+
+RETURN = r"""
+actions:
+  description: What was done, or in check mode what would be done. Empty when nothing changed.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create qcow2 volume 'vm1.qcow2' of 40.0 GiB"]
+clone_method:
+  description: How a clone was made, V(reflink) or V(copy).
+  returned: when a volume was cloned
+  type: str
+  sample: reflink
+volume:
+  description: The volume after the task (in check mode, as it was found).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Volume name.
+      type: str
+      returned: always
+      sample: vm1.qcow2
+    pool:
+      description: Pool holding the volume.
+      type: str
+      returned: always
+      sample: images
+    state:
+      description: V(present) or V(absent).
+      type: str
+      returned: always
+    key:
+      description: Unique key of the volume (for file volumes, the path).
+      type: str
+      returned: when present
+    path:
+      description: Path of the volume on the host.
+      type: str
+      returned: when present
+      sample: /srv/images/vm1.qcow2
+    type:
+      description: Volume type, as libvirt names it (V(file)).
+      type: str
+      returned: when present
+    format:
+      description: Image format found in the file's header.
+      type: str
+      returned: when present
+      sample: qcow2
+    capacity:
+      description: Size the guest sees, in bytes.
+      type: int
+      returned: when present
+      sample: 42949672960
+    allocation:
+      description: Bytes the volume takes on the host.
+      type: int
+      returned: when present
+      sample: 6619136
+    backing_chain:
+      description: The backing images, nearest first, each with C(path) and C(format).
+      type: list
+      elements: dict
+      returned: when present
+      sample: [{"path": "/srv/images/base.qcow2", "format": "qcow2"}]
+    permissions:
+      description: Mode (octal string), owner and group (numeric ids) of the file.
+      type: dict
+      returned: when present
+      sample: {"mode": "0600", "owner": 64055, "group": 64055, "label": null}
+    xml:
+      description: The volume in libvirt's volume XML format.
+      type: str
+      returned: when present
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.poolcraft.storage.plugins.module_utils._module import PERMISSIONS_SPEC, argument_spec, run
+from ansible_collections.poolcraft.storage.plugins.module_utils._volume import VolumeManager
+
+_IMAGE_REF = {"path": {"type": "path"}, "pool": {"type": "str"}, "name": {"type": "str"}, "format": {"type": "str"}}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            pool={"type": "str"},
+            name={"type": "str"},
+            path={"type": "path"},
+            key={"type": "str", "no_log": False},
+            state={"type": "str", "default": "present", "choices": ["present", "absent"]},
+            format={"type": "str", "choices": ["raw", "qcow2", "vmdk"]},
+            capacity={"type": "str"},
+            allocation={"type": "str"},
+            preallocation={"type": "str", "choices": ["off", "metadata", "falloc", "full"]},
+            cluster_size={"type": "str"},
+            compat={"type": "str", "choices": ["0.10", "1.1"]},
+            lazy_refcounts={"type": "bool"},
+            backing_store={"type": "dict", "options": _IMAGE_REF},
+            clone_from={"type": "dict", "options": _IMAGE_REF},
+            shrink={"type": "bool", "default": False},
+            wipe={"type": "str", "choices": ["zero", "random"]},
+            permissions={"type": "dict", "options": PERMISSIONS_SPEC},
+        ),
+        required_one_of=[("name", "path", "key")],
+        required_together=[("pool", "name")],
+        mutually_exclusive=[("name", "path", "key"), ("backing_store", "clone_from")],
+        supports_check_mode=True,
+    )
+    run(module, VolumeManager)
+
+
+if __name__ == "__main__":
+    main()

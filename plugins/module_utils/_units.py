@@ -53,10 +53,10 @@ def parse_size(value, option="size"):
 
 
 def human_size(size):
-    """'10 GiB' style, for messages only."""
-    value = float(size)
+    """'10.0 GiB' style, for messages only."""
+    value, unit = float(size), "B"
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if value < 1024 or unit == "PiB":
-            return ("%d %s" if unit == "B" else "%.1f %s") % (value, unit)
+            break
         value /= 1024
-    return "%d B" % size
+    return "%d B" % size if unit == "B" else "%.1f %s" % (value, unit)

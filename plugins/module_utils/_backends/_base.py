@@ -17,7 +17,8 @@ from typing import Optional
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotSupportedError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, Permissions
 
-OPERATIONS = ("build", "start", "stop", "delete", "list_volumes", "get_volume",
+# The operations a pool type may have; supports() answers only for these.
+OPERATIONS = ("build", "start", "stop", "delete", "refresh", "list_volumes", "get_volume",
               "create_volume", "resize_volume", "delete_volume")
 
 
@@ -70,6 +71,8 @@ class PoolBackend(object):
     @classmethod
     def supports(cls, operation):
         """True when this pool type overrides the base operation."""
+        if operation not in OPERATIONS:
+            raise ValueError("unknown pool operation %r" % operation)
         return getattr(cls, operation) is not getattr(PoolBackend, operation)
 
     @property

@@ -40,7 +40,7 @@ def run(module, manager_class):
     if LXML_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("lxml"), exception=LXML_IMPORT_ERROR)
     try:
-        store = DefinitionStore(module.params["config_dir"], module.params["runtime_dir"])
+        store = DefinitionStore(module.params["config_dir"], module.params["runtime_dir"], read_only=module.check_mode)
         manager = manager_class(module.params, Runner(), store)
         with store:
             actions = manager.plan()

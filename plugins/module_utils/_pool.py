@@ -91,7 +91,7 @@ class PoolManager(object):
         wanted_uuid = self.params.get("uuid")
         if wanted_uuid and not _UUID_RE.match(wanted_uuid):
             raise ValidationError("uuid", wanted_uuid, "not a UUID")
-        if self.name:
+        if self.name is not None:  # "" is a bad name, not a missing one
             validate_name(self.name)
             stored = self.store.get(self.name)
             if stored and wanted_uuid and str(uuidlib.UUID(stored.definition.uuid)) != str(uuidlib.UUID(wanted_uuid)):
@@ -186,7 +186,7 @@ class PoolManager(object):
         was_autostart = stored.autostart if stored else False
         if autostart is not None and persistent and autostart != was_autostart:
             actions.append(Action("%s autostart of pool %r" % ("enable" if autostart else "disable", name),
-                                  lambda: self.store.set_autostart(name, autostart)))
+                                  lambda: self._set_autostart(desired, autostart, active)))
         built = backend.is_built(desired)
         if self.params.get("build") and not built:
             actions.append(Action("build pool %r (create %s)" % (name, desired.target_path),
@@ -219,6 +219,12 @@ class PoolManager(object):
         else:
             self.store.remove_persistent(pool.name)
             self.store.mark_running(pool.name, pool_to_xml(pool))
+
+    def _set_autostart(self, pool, enabled, active):
+        if active and self.stored.marked is None:
+            # running only because it autostarted at boot: record that, or losing autostart would stop it
+            self.store.mark_running(pool.name, pool_to_xml(pool, self.backend.refresh(pool)))
+        self.store.set_autostart(pool.name, enabled)
 
     def _start(self, pool):
         self.backend.start(pool)

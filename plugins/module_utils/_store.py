@@ -74,7 +74,7 @@ class StoredPool(object):
 
 class DefinitionStore(object):
 
-    def __init__(self, config_dir=DEFAULT_CONFIG_DIR, runtime_dir=DEFAULT_RUNTIME_DIR):
+    def __init__(self, config_dir=DEFAULT_CONFIG_DIR, runtime_dir=DEFAULT_RUNTIME_DIR, read_only=False):
         for option, value in (("config_dir", config_dir), ("runtime_dir", runtime_dir)):
             if not os.path.isabs(value):
                 raise StorageError("%s=%r: must be an absolute path" % (option, value))
@@ -82,16 +82,22 @@ class DefinitionStore(object):
         self.runtime_dir = runtime_dir
         self.autostart_dir = os.path.join(config_dir, "autostart")
         self._lock_fd = None
+        self.read_only = read_only  # check mode: create nothing, not even the store's directories
 
     # -- locking -------------------------------------------------------------
 
     def __enter__(self):
-        self._ensure_dirs()
+        if not self.read_only:
+            self._ensure_dirs()
+        elif not os.path.exists(os.path.join(self.runtime_dir, ".lock")):
+            return self  # no store yet: nothing to read under a lock
         self._lock_fd = os.open(os.path.join(self.runtime_dir, ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         return self
 
     def __exit__(self, *exc):
+        if self._lock_fd is None:
+            return
         fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         os.close(self._lock_fd)
         self._lock_fd = None
@@ -99,7 +105,7 @@ class DefinitionStore(object):
     def _ensure_dirs(self):
         for directory in (self.config_dir, self.autostart_dir, self.runtime_dir):
             if not os.path.isdir(directory):
-                os.makedirs(directory, 0o755)
+                os.makedirs(directory, 0o755, exist_ok=True)  # another run may make it meanwhile
 
     # -- reading -------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import re
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import ValidationError
@@ -44,12 +45,14 @@ def parse_size(value, option="size"):
         if unit not in _FACTORS:
             raise ValidationError(option, value, "unknown size unit %r" % match.group(2))
         number, factor = float(match.group(1)) if "." in match.group(1) else int(match.group(1)), _FACTORS[unit]
+    if math.isnan(number):
+        raise ValidationError(option, value, "not a size")
     if number < 0:
         raise ValidationError(option, value, "a size cannot be negative")
-    size = int(number * factor)
-    if size > MAX_SIZE:
+    # compared before int(): a float product can be infinite
+    if number * factor > MAX_SIZE:
         raise ValidationError(option, value, "larger than any Linux file or device can be (8 EiB)")
-    return size
+    return int(number * factor)
 
 
 def human_size(size):

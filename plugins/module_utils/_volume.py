@@ -218,9 +218,9 @@ class VolumeManager(object):
             if shrink and not params.get("shrink"):
                 raise ValidationError("capacity", params["capacity"], "smaller than the volume (%s); set shrink: true to shrink it"
                                       % human_size(vol.capacity))
-            actions.append(Action("%s volume %r from %s to %s" % ("shrink" if shrink else "grow", vol.name,
-                                                                   human_size(vol.capacity), human_size(capacity)),
-                                  lambda: backend.resize_volume(self.pool.definition, vol, capacity, shrink)))
+            words = "%s volume %r from %s to %s" % ("shrink" if shrink else "grow", vol.name,
+                                                    human_size(vol.capacity), human_size(capacity))
+            actions.append(Action(words, lambda: backend.resize_volume(self.pool.definition, vol, capacity, shrink)))
         perms = _perms.from_params(params.get("permissions"))
         drift = backend.volume_drift(vol, perms)
         if drift:

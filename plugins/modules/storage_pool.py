@@ -17,7 +17,7 @@ description:
   - Pool types are provided by backends; this version has C(dir) pools (a directory of image files).
   - Every run first plans the actions, then applies them; check mode returns the plan and changes nothing.
 author:
-  - poolcraft.storage developers
+  - poolcraft.storage developers (@poolcraft)
 extends_documentation_fragment:
   - poolcraft.storage.common
   - poolcraft.storage.common.attributes

@@ -19,7 +19,7 @@ description:
   - An existing volume is never converted, re-created or overwritten; only its size (grow, or shrink
     with O(shrink=true)) and permissions are brought in line.
 author:
-  - poolcraft.storage developers
+  - poolcraft.storage developers (@poolcraft)
 extends_documentation_fragment:
   - poolcraft.storage.common
   - poolcraft.storage.common.attributes
@@ -30,7 +30,7 @@ options:
     type: str
   name:
     description:
-      - Name of the volume in O(pool): for file volumes, the file name.
+      - Name of the volume in O(pool); for file volumes, the file name.
     type: str
   path:
     description:

@@ -1,0 +1,109 @@
+# Build and test plumbing of the poolcraft.storage collection.
+#
+#   make test         deps + every host test tier (what CI runs: .ci/run)
+#   make test-host    sanity + units + integration
+#   make sanity       ansible-test sanity (no ignore files) + changelog lint
+#   make units        ansible-test units
+#   make integration  ansible-test integration, locally, destructive targets too
+#   make build        collection tarball into .build/
+#   make install      install that tarball into .build/collections
+#   make demo         build + install + run examples/demo.yml against localhost, twice
+#   make bench        benchmarks against libvirt (bench/README.md; BENCH_ARGS)
+#   make deps         Debian packages, .venv, get-pip stand-in (scripts/install-deps)
+#   make clean        remove .build/ and tests/output/ (distclean: .venv/ too)
+#
+# Every ansible tool comes from .venv (made by `make deps`). The tests run in a
+# copy of the collection at .build/ansible_collections/poolcraft/storage made
+# from the files git would take (scripts/collection-tree), so uncommitted new
+# files are tested and ignored ones are not.
+#
+# Variables: PYTHON_VERSION (3.11), SANITY_ARGS, UNITS_ARGS, INTEGRATION_ARGS
+# (extra ansible-test arguments, e.g. INTEGRATION_ARGS=storage_pool to run
+# one target).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.SUFFIXES:
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+VENV := $(ROOT)/.venv
+BUILD := $(ROOT)/.build
+COLLECTIONS := $(BUILD)/collections
+STAGE := $(ROOT)/scripts/run-stage
+TREE := $(ROOT)/scripts/collection-tree
+
+START := $(shell date +%s)
+
+PYTHON_VERSION ?= 3.11
+export PYTHON_VERSION
+SANITY_ARGS ?=
+UNITS_ARGS ?=
+INTEGRATION_ARGS ?=
+BENCH_ARGS ?=
+
+export PATH := $(VENV)/bin:$(PATH)
+
+NAMESPACE := $(shell sed -n 's/^namespace:[[:space:]]*\([A-Za-z0-9_]*\).*/\1/p' $(ROOT)/galaxy.yml)
+NAME := $(shell sed -n 's/^name:[[:space:]]*\([A-Za-z0-9_]*\).*/\1/p' $(ROOT)/galaxy.yml)
+VERSION := $(shell sed -n 's/^version:[[:space:]]*\([0-9A-Za-z.+-]*\).*/\1/p' $(ROOT)/galaxy.yml)
+TARBALL := $(BUILD)/$(NAMESPACE)-$(NAME)-$(VERSION).tar.gz
+
+.PHONY: help deps tree sanity units integration test-host test build install demo-playbook demo bench clean distclean
+
+help:
+	@sed -n 's/^#   //p' $(ROOT)/Makefile
+
+deps:
+	@$(STAGE) deps $(ROOT)/scripts/install-deps
+
+tree: deps
+	@$(TREE)
+
+sanity: deps
+	@$(STAGE) sanity $(ROOT)/scripts/test-tier sanity $(SANITY_ARGS)
+
+units: deps
+	@$(STAGE) units $(ROOT)/scripts/test-tier units $(UNITS_ARGS)
+
+integration: deps
+	@$(STAGE) integration $(ROOT)/scripts/test-tier integration $(INTEGRATION_ARGS)
+
+test-host: sanity units integration
+	@echo "test-host: sanity, units and integration passed ($$(( $$(date +%s) - $(START) ))s in all)"
+
+# A VM test tier (targets that need their own kernel) will hook in here, as
+# test-vm, once it has targets; none exists yet.
+test: deps test-host
+	@echo "test: deps and all host tiers passed ($$(( $$(date +%s) - $(START) ))s in all)"
+
+build: deps
+	@$(STAGE) build bash -c 'set -euo pipefail; \
+		tree="$$($(TREE))"; \
+		mkdir -p "$(BUILD)"; \
+		ansible-galaxy collection build --force --output-path "$(BUILD)" "$$tree"; \
+		echo "built: $(TARBALL)"'
+
+install: build
+	@$(STAGE) install bash -c 'set -euo pipefail; \
+		ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)" \
+		ansible-galaxy collection install --force --collections-path "$(COLLECTIONS)" "$(TARBALL)"; \
+		echo "installed into: $(COLLECTIONS)/ansible_collections/$(NAMESPACE)/$(NAME)"; \
+		echo "use with: ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS)"'
+
+demo-playbook:
+	@if [[ ! -f "$(ROOT)/examples/demo.yml" ]]; then \
+		echo "demo: examples/demo.yml does not exist (yet): nothing to run" >&2; exit 1; \
+	fi
+
+demo: demo-playbook deps build install
+	@$(STAGE) demo $(ROOT)/scripts/demo "$(COLLECTIONS)"
+
+bench: deps
+	@$(STAGE) bench $(VENV)/bin/python $(ROOT)/bench/dir_pool_inventory.py $(BENCH_ARGS)
+
+clean:
+	rm -rf "$(BUILD)" "$(ROOT)/tests/output"
+
+distclean: clean
+	rm -rf "$(VENV)"

@@ -37,6 +37,9 @@ class CommandError(StorageError):
         self.rc = rc
         self.stdout = stdout
         self.stderr = stderr
-        detail = (stderr or stdout or "").strip().splitlines()
+        # All of stderr, on one line: tools often print the reason before a last warning.
+        detail = "; ".join(line.strip() for line in (stderr or stdout or "").splitlines() if line.strip())
+        if len(detail) > 1000:
+            detail = detail[:1000] + "..."
         super(CommandError, self).__init__(
-            "%s failed (rc=%s): %s" % (" ".join(self.argv), rc, detail[-1] if detail else "no output"))
+            "%s failed (rc=%s): %s" % (" ".join(self.argv), rc, detail or "no output"))

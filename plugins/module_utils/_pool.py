@@ -89,7 +89,7 @@ class PoolManager(object):
 
     def _lookup(self):
         wanted_uuid = self.params.get("uuid")
-        if wanted_uuid and not _UUID_RE.match(wanted_uuid):
+        if wanted_uuid is not None and not _UUID_RE.match(wanted_uuid):
             raise ValidationError("uuid", wanted_uuid, "not a UUID")
         if self.name is not None:  # "" is a bad name, not a missing one
             validate_name(self.name)

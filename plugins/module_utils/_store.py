@@ -32,7 +32,7 @@ def atomic_write(path, text, mode=0o600):
     directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     try:
-        with os.fdopen(fd, "w") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
@@ -124,7 +124,7 @@ class DefinitionStore(object):
     @staticmethod
     def _read(path):
         try:
-            with open(path) as handle:
+            with open(path, encoding="utf-8") as handle:
                 return pool_from_xml(handle.read(), origin=path)
         except (IOError, OSError) as exc:
             if exc.errno == errno.ENOENT:

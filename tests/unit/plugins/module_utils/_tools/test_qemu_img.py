@@ -1,0 +1,176 @@
+# -*- coding: utf-8 -*-
+# Copyright: poolcraft.storage contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""QemuImg against transcripts recorded from the real qemu-img (fixtures/qemu_img/*.json)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.poolcraft.storage.plugins.module_utils._errors import CommandError, StorageError
+from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg, _options
+
+GI = 1024 ** 3
+
+
+def test_options_are_sorted_and_booleans_are_on_off():
+    assert _options({"lazy_refcounts": True, "compat": "1.1", "cluster_size": 65536}) == \
+        ["-o", "cluster_size=65536,compat=1.1,lazy_refcounts=on"]
+    assert _options({"lazy_refcounts": False}) == ["-o", "lazy_refcounts=off"]
+
+
+def test_unset_options_give_no_dash_o():
+    assert _options({}) == []
+    assert _options({"preallocation": None, "compat": None}) == []
+    assert _options({"preallocation": None, "compat": "0.10"}) == ["-o", "compat=0.10"]
+
+
+def test_zero_is_not_unset():
+    assert _options({"cluster_size": 0}) == ["-o", "cluster_size=0"]
+
+
+def test_create_with_options(fake_runner, tmp_path):
+    runner = fake_runner("create_qcow2_options")
+    qemu = QemuImg(runner)
+    path = str(tmp_path / "disk.qcow2")
+    qemu.create(path, "qcow2", GI, options={"preallocation": "metadata", "cluster_size": 65536,
+                                            "compat": "1.1", "lazy_refcounts": True})
+    argv = runner.calls[0]
+    assert argv[:5] == ["qemu-img", "create", "-q", "-f", "qcow2"]
+    assert argv[argv.index("-o") + 1] == "cluster_size=65536,compat=1.1,lazy_refcounts=on,preallocation=metadata"
+    assert argv[-2:] == [path, str(GI)]
+    assert "-b" not in argv
+    info = qemu.info(path, "qcow2")
+    assert info["virtual-size"] == GI
+    assert info["format"] == "qcow2"
+    assert info["cluster-size"] == 65536
+    assert info["format-specific"]["data"]["compat"] == "1.1"
+    assert info["format-specific"]["data"]["lazy-refcounts"] is True
+    assert info["filename"] == path
+
+
+def test_create_with_boolean_off_and_old_compat(fake_runner, tmp_path):
+    runner = fake_runner("create_qcow2_v2_boolean_off")
+    qemu = QemuImg(runner)
+    path = str(tmp_path / "old.qcow2")
+    options = {"compat": "0.10", "lazy_refcounts": False, "cluster_size": None}
+    qemu.create(path, "qcow2", 10 * 1024 * 1024, options=options)
+    assert "compat=0.10,lazy_refcounts=off" in runner.calls[0]
+    info = qemu.info(path)
+    assert info["format-specific"]["data"]["compat"] == "0.10"
+    assert info["virtual-size"] == 10 * 1024 * 1024
+
+
+def test_create_without_options_has_no_dash_o(fake_runner, tmp_path):
+    runner = fake_runner("create_raw_plain")
+    QemuImg(runner).create(str(tmp_path / "disk.raw"), "raw", 1048576, options={"preallocation": None})
+    assert "-o" not in runner.calls[0]
+
+
+def test_create_overlay_uses_b_and_f(fake_runner, tmp_path):
+    runner = fake_runner("create_overlay")
+    qemu = QemuImg(runner)
+    base, overlay = str(tmp_path / "base.qcow2"), str(tmp_path / "overlay.qcow2")
+    qemu.create(base, "qcow2", 64 * 1024 * 1024)
+    qemu.create(overlay, "qcow2", None, backing=base, backing_format="qcow2")
+    argv = runner.calls[1]
+    assert argv[argv.index("-b") + 1] == base
+    assert argv[argv.index("-F") + 1] == "qcow2"
+    # no size: qemu-img takes the backing file's
+    assert argv[-1] == overlay
+    info = qemu.info(overlay, "qcow2")
+    assert info["backing-filename"] == base
+    assert info["backing-filename-format"] == "qcow2"
+    assert info["virtual-size"] == 64 * 1024 * 1024
+
+
+def test_info_of_a_format_qemu_img_sizes(fake_runner, tmp_path):
+    runner = fake_runner("info_vdi", skip=1)
+    info = QemuImg(runner).info(str(tmp_path / "src.vdi"), "vdi")
+    assert runner.calls[0][:4] == ["qemu-img", "info", "--output=json", "-U"]
+    assert info["format"] == "vdi"
+    assert info["virtual-size"] == 3 * 1024 * 1024
+
+
+def test_info_non_json_output_is_a_storage_error(fake_runner, tmp_path):
+    runner = fake_runner("info_not_json")
+    path = str(tmp_path / "disk.raw")
+    with pytest.raises(StorageError) as caught:
+        QemuImg(runner).info(path)
+    assert not isinstance(caught.value, CommandError)
+    assert str(caught.value) == "qemu-img info %s returned no JSON" % path
+
+
+def test_info_empty_output_is_a_storage_error(fake_runner, tmp_path):
+    path = str(tmp_path / "x.qcow2")
+    runner = fake_runner().expect(["qemu-img", "info", "--output=json", "-U", path], stdout="")
+    with pytest.raises(StorageError) as caught:
+        QemuImg(runner).info(path)
+    assert "returned no JSON" in str(caught.value)
+
+
+def test_info_of_missing_file_raises_command_error(fake_runner, tmp_path):
+    runner = fake_runner("info_missing_file")
+    path = str(tmp_path / "missing.qcow2")
+    with pytest.raises(CommandError) as caught:
+        QemuImg(runner).info(path)
+    assert caught.value.rc == 1
+    assert "No such file or directory" in str(caught.value)
+    assert str(caught.value).startswith("qemu-img info --output=json -U ")
+
+
+def test_resize_shrink_needs_the_flag(fake_runner, tmp_path):
+    runner = fake_runner("resize_shrink")
+    qemu = QemuImg(runner)
+    path = str(tmp_path / "disk.qcow2")
+    qemu.create(path, "qcow2", GI)
+    with pytest.raises(CommandError) as caught:
+        qemu.resize(path, "qcow2", GI // 2)
+    assert "--shrink" in caught.value.stderr
+    assert "--shrink" not in runner.calls[1]
+    qemu.resize(path, "qcow2", GI // 2, shrink=True)
+    assert "--shrink" in runner.calls[2]
+    assert runner.calls[2][-2:] == [path, str(GI // 2)]
+    qemu.resize(path, "qcow2", 2 * GI)
+    assert "--shrink" not in runner.calls[3]
+
+
+def test_convert_argv(fake_runner, tmp_path):
+    runner = fake_runner("convert_raw_to_qcow2")
+    qemu = QemuImg(runner)
+    src, dst = str(tmp_path / "src.raw"), str(tmp_path / "dst.qcow2")
+    qemu.create(src, "raw", 4 * 1024 * 1024)
+    qemu.convert(src, "raw", dst, "qcow2", options={"lazy_refcounts": True, "compat": "1.1", "preallocation": None})
+    argv = runner.calls[1]
+    assert argv[:3] == ["qemu-img", "convert", "-q"]
+    assert argv[argv.index("-f") + 1] == "raw"
+    assert argv[argv.index("-O") + 1] == "qcow2"
+    assert "-n" not in argv
+    assert argv[-2:] == [src, dst]
+    info = qemu.info(dst, "qcow2")
+    assert info["virtual-size"] == 4 * 1024 * 1024
+    assert info["format-specific"]["data"]["lazy-refcounts"] is True
+
+
+def test_a_different_argv_fails_the_replay(fake_runner, tmp_path):
+    runner = fake_runner()
+    runner.load("create_raw_plain")
+    with pytest.raises(pytest.fail.Exception) as caught:
+        QemuImg(runner).create(str(tmp_path / "disk.raw"), "qcow2", 1048576)
+    assert "differs from the recording" in str(caught.value)
+
+
+def test_an_unexpected_command_fails(quiet_runner, tmp_path):
+    with pytest.raises(pytest.fail.Exception) as caught:
+        QemuImg(quiet_runner).info(str(tmp_path / "x"))
+    assert "unexpected command" in str(caught.value)
+
+
+def test_unused_steps_are_reported(fake_runner):
+    runner = fake_runner("create_raw_plain")
+    with pytest.raises(pytest.fail.Exception) as caught:
+        runner.assert_done()
+    assert "never run" in str(caught.value)
+    runner.steps = []  # do not fail this test's teardown too

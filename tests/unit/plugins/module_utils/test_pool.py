@@ -1,0 +1,422 @@
+# -*- coding: utf-8 -*-
+# Copyright: poolcraft.storage contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PoolManager planning and applying, with a real DefinitionStore and real directories in tmp_path."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import shutil
+import stat
+
+import pytest
+
+from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._pool import PoolManager, validate_name
+from ansible_collections.poolcraft.storage.plugins.module_utils._store import DefinitionStore
+
+pytest.importorskip("lxml")
+
+UUID = "6f1c2a3b-1234-4abc-8def-0123456789ab"
+
+
+class Env(object):
+    """A config dir, a runtime dir and a place for pool directories, all under tmp_path."""
+
+    def __init__(self, tmp_path, runner):
+        self.root = tmp_path
+        self.config = str(tmp_path / "etc")
+        self.runtime = str(tmp_path / "run")
+        self.images = str(tmp_path / "srv" / "images")
+        self.runner = runner
+
+    def store(self):
+        return DefinitionStore(self.config, self.runtime)
+
+    def params(self, **overrides):
+        params = {"name": "images", "uuid": None, "type": "dir", "target": {"path": self.images, "permissions": None},
+                  "state": "present", "build": False, "autostart": None, "persistent": None, "purge": False,
+                  "list_volumes": False, "config_dir": self.config, "runtime_dir": self.runtime}
+        params.update(overrides)
+        return params
+
+    def plan(self, **overrides):
+        store = self.store()
+        manager = PoolManager(self.params(**overrides), self.runner, store)
+        with store:
+            actions = manager.plan()
+        return manager, actions
+
+    def descriptions(self, **overrides):
+        return [action.description for action in self.plan(**overrides)[1]]
+
+    def apply(self, **overrides):
+        store = self.store()
+        manager = PoolManager(self.params(**overrides), self.runner, store)
+        with store:
+            actions = manager.plan()
+            for action in actions:
+                action.apply()
+            result = manager.result(applied=True)
+        return [action.description for action in actions], result
+
+    def stored(self, name="images"):
+        return self.store().get(name)
+
+
+@pytest.fixture
+def env(tmp_path, quiet_runner):
+    return Env(tmp_path, quiet_runner)
+
+
+def running_pool(env, **overrides):
+    env.apply(state="running", build=True, **overrides)
+    return env.stored()
+
+
+# -- the action lists ------------------------------------------------------
+
+
+def test_define(env):
+    assert env.descriptions() == ["define pool 'images' (dir, persistent)"]
+    actions, result = env.apply()
+    stored = env.stored()
+    assert stored.persistent and not stored.autostart
+    assert stored.marked == "stopped"
+    assert stored.definition.target_path == env.images
+    assert not os.path.exists(env.images)  # not built
+    assert result["pool"]["state"] == "stopped"
+    assert env.descriptions() == []
+
+
+def test_define_keeps_a_given_uuid_and_generates_one_otherwise(env):
+    env.apply(uuid=UUID.upper())
+    assert env.stored().definition.uuid == UUID
+    env.apply(name="other", target={"path": env.images + "2"})
+    generated = env.stored("other").definition.uuid
+    assert generated != UUID and len(generated) == 36
+
+
+def test_define_and_build(env):
+    assert env.descriptions(build=True) == ["define pool 'images' (dir, persistent)",
+                                            "build pool 'images' (create %s)" % env.images]
+    env.apply(build=True)
+    assert os.path.isdir(env.images)
+    assert env.descriptions(build=True) == []
+
+
+def test_define_build_start(env):
+    assert env.descriptions(state="running", build=True) == [
+        "define pool 'images' (dir, persistent)",
+        "build pool 'images' (create %s)" % env.images,
+        "start pool 'images'"]
+    _actions, result = env.apply(state="running", build=True)
+    assert env.stored().marked == "running"
+    assert result["pool"]["state"] == "running"
+    assert result["pool"]["volume_count"] == 0
+    assert result["pool"]["capacity"] > 0
+    assert env.descriptions(state="running", build=True) == []
+    assert env.descriptions(state="present") == []
+
+
+def test_start_without_build_needs_the_directory(env):
+    with pytest.raises(NotFoundError) as caught:
+        env.plan(state="running")
+    assert "target.path" in str(caught.value) and "build: true" in str(caught.value)
+    os.makedirs(env.images)
+    assert env.descriptions(state="running") == ["define pool 'images' (dir, persistent)", "start pool 'images'"]
+
+
+def test_autostart_on_and_off(env):
+    assert env.descriptions(autostart=True) == ["define pool 'images' (dir, persistent)",
+                                                "enable autostart of pool 'images'"]
+    env.apply(autostart=True)
+    assert env.stored().autostart
+    link = os.path.join(env.config, "autostart", "images.xml")
+    assert os.readlink(link) == "../images.xml"
+    assert env.descriptions(autostart=True) == []
+    assert env.descriptions() == []  # omitted: kept
+    assert env.descriptions(autostart=False) == ["disable autostart of pool 'images'"]
+    env.apply(autostart=False)
+    assert not os.path.lexists(link)
+
+
+def test_stop(env):
+    running_pool(env)
+    assert env.descriptions(state="stopped") == ["stop pool 'images'"]
+    env.apply(state="stopped")
+    assert env.stored().marked == "stopped"
+    assert os.path.isdir(env.images)
+    assert env.descriptions(state="stopped") == []
+    assert env.descriptions(state="running") == ["start pool 'images'"]
+
+
+def test_absent_of_a_running_pool_keeps_its_storage(env):
+    running_pool(env, autostart=True)
+    assert env.descriptions(state="absent") == ["stop pool 'images'", "undefine pool 'images'"]
+    env.apply(state="absent")
+    assert env.stored() is None
+    assert os.path.isdir(env.images)
+    assert os.listdir(os.path.join(env.config, "autostart")) == []
+    assert sorted(os.listdir(env.runtime)) == [".lock"]
+    assert env.descriptions(state="absent") == []
+
+
+def test_absent_of_a_stopped_pool(env):
+    env.apply()
+    assert env.descriptions(state="absent") == ["undefine pool 'images'"]
+
+
+def test_absent_purge(env):
+    running_pool(env)
+    assert env.descriptions(state="absent", purge=True) == [
+        "stop pool 'images'",
+        "delete the storage of pool 'images' (%s)" % env.images,
+        "undefine pool 'images'"]
+    env.apply(state="absent", purge=True)
+    assert not os.path.exists(env.images)
+    assert env.stored() is None
+
+
+def test_absent_purge_of_an_unbuilt_pool_deletes_nothing(env):
+    env.apply()
+    assert env.descriptions(state="absent", purge=True) == ["undefine pool 'images'"]
+
+
+def test_purge_refuses_a_pool_with_volumes(env):
+    running_pool(env)
+    with open(os.path.join(env.images, "disk.img"), "wb") as handle:
+        handle.write(b"\0" * 4096)
+    with pytest.raises(StorageError) as caught:
+        env.plan(state="absent", purge=True)
+    assert "still holds 1 volumes" in str(caught.value)
+
+
+def test_absent_by_uuid_only(env):
+    env.apply(uuid=UUID)
+    assert env.descriptions(name=None, uuid=UUID, state="absent") == ["undefine pool 'images'"]
+    env.apply(name=None, uuid=UUID, state="absent")
+    assert env.stored() is None
+    assert env.descriptions(name=None, uuid=UUID, state="absent") == []
+
+
+def test_transient_pool(env):
+    assert env.descriptions(persistent=False, state="running", build=True) == [
+        "define pool 'images' (dir, transient)",
+        "build pool 'images' (create %s)" % env.images,
+        "start pool 'images'"]
+    env.apply(persistent=False, state="running", build=True)
+    assert sorted(os.listdir(env.config)) == ["autostart"]
+    assert "images.xml" in os.listdir(env.runtime)
+    stored = env.stored()
+    assert not stored.persistent and stored.marked == "running"
+    assert env.descriptions(persistent=False, state="running") == []
+    # stopping a transient pool makes it disappear
+    assert env.descriptions(state="absent") == ["stop pool 'images'", "undefine pool 'images'"]
+
+
+def test_make_persistent_and_transient(env):
+    running_pool(env)
+    assert env.descriptions(persistent=False, state="running") == ["update definition of pool 'images' (make transient)"]
+    env.apply(persistent=False, state="running")
+    assert not env.stored().persistent
+    assert env.stored().marked == "running"
+    assert env.descriptions(persistent=True, state="running") == ["update definition of pool 'images' (make persistent)"]
+
+
+def test_change_target_path_of_a_stopped_pool(env):
+    env.apply()
+    new_path = env.images + "-new"
+    assert env.descriptions(target={"path": new_path}) == ["update definition of pool 'images' (target_path)"]
+    env.apply(target={"path": new_path + "/"})
+    assert env.stored().definition.target_path == new_path  # normalised
+
+
+def test_target_permissions_drift(env):
+    running_pool(env)
+    os.chmod(env.images, 0o755)
+    perms = {"mode": "0700", "owner": None, "group": None, "label": None}
+    assert env.descriptions(state="running", target={"path": env.images, "permissions": perms}) == [
+        "update definition of pool 'images' (permissions)",
+        "set mode of %s" % env.images]
+    env.apply(state="running", target={"path": env.images, "permissions": perms})
+    assert stat.S_IMODE(os.stat(env.images).st_mode) == 0o700
+    assert env.descriptions(state="running", target={"path": env.images, "permissions": perms}) == []
+    os.chmod(env.images, 0o777)  # changed by hand: put back, the definition is already right
+    assert env.descriptions(state="running") == ["set mode of %s" % env.images]
+
+
+def test_build_applies_permissions(env):
+    perms = {"mode": "0750", "owner": str(os.getuid()), "group": None, "label": None}
+    env.apply(build=True, target={"path": env.images, "permissions": perms})
+    assert stat.S_IMODE(os.stat(env.images).st_mode) == 0o750
+    assert env.stored().definition.permissions.mode == 0o750
+
+
+def test_autostarted_pool_counts_as_running_after_a_reboot(env):
+    running_pool(env, autostart=True)
+    shutil.rmtree(env.runtime)  # a reboot empties the runtime dir
+    assert env.descriptions(state="running") == []
+    assert env.descriptions(state="stopped") == ["stop pool 'images'"]
+    env.apply(state="stopped")
+    assert env.stored().marked == "stopped"  # stays stopped although autostart is on
+    assert env.stored().autostart
+
+
+def test_turning_autostart_off_keeps_an_autostarted_pool_running(env):
+    running_pool(env, autostart=True)
+    shutil.rmtree(env.runtime)  # after a reboot it runs only because of autostart
+    assert env.descriptions(autostart=False) == ["disable autostart of pool 'images'"]
+    env.apply(autostart=False)
+    stored = env.stored()
+    assert not stored.autostart
+    assert stored.marked == "running"
+    assert env.descriptions(state="running") == []
+
+
+def test_diff_and_snapshot(env):
+    manager, _actions = env.plan(state="running", build=True)
+    assert manager.snapshot() == {"state": "absent"}
+    diff = manager.diff(manager.snapshot())
+    assert diff["before"] == {"state": "absent"}
+    assert diff["after"]["state"] == "running"
+    assert diff["after"]["target"]["path"] == env.images
+
+
+# -- plan() has no side effects --------------------------------------------
+
+SCENARIOS = {
+    "define": (None, {}),
+    "define-build-start-autostart": (None, {"state": "running", "build": True, "autostart": True}),
+    "transient": (None, {"state": "running", "build": True, "persistent": False}),
+    "stop": ({"state": "running", "build": True}, {"state": "stopped"}),
+    "absent": ({"state": "running", "build": True, "autostart": True}, {"state": "absent"}),
+    "purge": ({"state": "running", "build": True}, {"state": "absent", "purge": True}),
+    "retarget": ({}, {"target": {"path": "/elsewhere"}}),
+    "permissions": ({"build": True}, {"target": {"path": None, "permissions": {"mode": "0700"}}}),
+    "make-transient": ({"state": "running", "build": True}, {"state": "running", "persistent": False}),
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_plan_changes_nothing_on_disk(env, scenario, snapshot):
+    setup, request = SCENARIOS[scenario]
+    if setup is not None:
+        env.apply(**setup)
+    with env.store():
+        pass  # the store's own directories and lock file, as the module makes them before planning
+    if "target" in request and request["target"]["path"] is None:
+        request = dict(request, target=dict(request["target"], path=env.images))
+    before = snapshot(env.root)
+    _manager, actions = env.plan(**request)
+    assert actions  # each scenario has something to do
+    assert snapshot(env.root) == before
+
+
+# -- validation --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["a/b", "/abs", "..", ".", ".hidden", "a\0b", "a\nb", "tab\there", "bell\x07",
+                                  "x" * 201, ""])
+def test_bad_names(env, name):
+    with pytest.raises(ValidationError) as caught:
+        env.plan(name=name)
+    assert str(caught.value).startswith("name=")
+    assert os.listdir(env.config) == ["autostart"]
+
+
+def test_validate_name_accepts_plain_names():
+    for name in ("images", "a.b", "pool-1_x", u"b\u00fccher", "x" * 200, "with space"):
+        assert validate_name(name) == name
+
+
+@pytest.mark.parametrize("path", ["relative/dir", "images", "./x", "/ok/\nnot", "/nul\0/x"])
+def test_target_path_must_be_absolute(env, path):
+    with pytest.raises(ValidationError) as caught:
+        env.plan(target={"path": path})
+    assert str(caught.value).startswith("target.path=")
+
+
+def test_dir_pool_needs_a_target(env):
+    with pytest.raises(ValidationError) as caught:
+        env.plan(target=None)
+    assert str(caught.value).startswith("target.path=")
+
+
+def test_type_is_required_for_a_new_pool(env):
+    with pytest.raises(ValidationError) as caught:
+        env.plan(type=None)
+    assert str(caught.value).startswith("type=None")
+
+
+def test_unknown_type(env):
+    with pytest.raises(ValidationError) as caught:
+        env.plan(type="logical")
+    assert str(caught.value).startswith("type='logical': unknown pool type")
+
+
+def test_type_cannot_change(env):
+    env.apply()
+    with pytest.raises(ValidationError) as caught:
+        env.plan(type="logical")
+    message = str(caught.value)
+    assert message.startswith("type='logical'")
+    assert "exists with type dir" in message
+
+
+def test_transient_pool_cannot_autostart(env):
+    with pytest.raises(ValidationError) as caught:
+        env.plan(persistent=False, autostart=True, state="running")
+    assert str(caught.value).startswith("autostart=")
+
+
+@pytest.mark.parametrize("state", ["present", "stopped"])
+def test_transient_pool_must_run(env, state):
+    with pytest.raises(ValidationError) as caught:
+        env.plan(persistent=False, state=state)
+    assert str(caught.value).startswith("persistent=False")
+
+
+def test_cannot_retarget_a_running_pool(env):
+    running_pool(env)
+    with pytest.raises(StorageError) as caught:
+        env.plan(state="running", target={"path": "/elsewhere"})
+    assert "target.path" in str(caught.value)
+    assert "stop it" in str(caught.value)
+
+
+@pytest.mark.parametrize("uuid", ["nope", "1234", UUID + "0"])
+def test_bad_uuid(env, uuid):
+    with pytest.raises(ValidationError) as caught:
+        env.plan(uuid=uuid)
+    assert str(caught.value).startswith("uuid=")
+
+
+def test_uuid_must_match_the_existing_pool(env):
+    env.apply(uuid=UUID)
+    other = "11111111-2222-4333-8444-555555555555"
+    with pytest.raises(ValidationError) as caught:
+        env.plan(uuid=other)
+    assert str(caught.value).startswith("uuid=%r" % other)
+    assert UUID in str(caught.value)
+    assert env.descriptions(uuid=UUID.replace("-", "")) == []  # the same UUID written differently
+
+
+def test_unknown_uuid_alone(env):
+    with pytest.raises(NotFoundError) as caught:
+        env.plan(name=None, uuid=UUID)
+    assert UUID in str(caught.value)
+
+
+@pytest.mark.parametrize("perms, option", [
+    ({"mode": "rwxr-xr-x"}, "target.permissions.mode"),
+    ({"mode": "17777"}, "target.permissions.mode"),
+    ({"owner": "poolcraft-no-such-user"}, "target.permissions.owner"),
+    ({"group": "poolcraft-no-such-group"}, "target.permissions.group"),
+])
+def test_bad_target_permissions(env, perms, option):
+    with pytest.raises(ValidationError) as caught:
+        env.plan(target={"path": env.images, "permissions": perms})
+    assert str(caught.value).startswith(option + "=")

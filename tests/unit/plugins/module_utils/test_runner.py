@@ -1,0 +1,222 @@
+# -*- coding: utf-8 -*-
+# Copyright: poolcraft.storage contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Runner runs real (harmless) commands: env, cat, echo, sh."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import sys
+
+import pytest
+
+from ansible_collections.poolcraft.storage.plugins.module_utils import _runner
+from ansible_collections.poolcraft.storage.plugins.module_utils._errors import CommandError, StorageError
+from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner
+
+MISSING = "poolcraft-no-such-command-4f1c"
+
+
+def _env_lines(stdout):
+    return dict(line.split("=", 1) for line in stdout.splitlines() if "=" in line)
+
+
+@pytest.mark.parametrize("argv", ["echo hi", b"echo hi", "", [], ()])
+def test_refuses_shell_strings_and_empty_argv(argv):
+    with pytest.raises(TypeError) as caught:
+        Runner().run(argv)
+    assert "argv list" in str(caught.value)
+
+
+def test_runs_argv_with_c_locale(monkeypatch):
+    monkeypatch.setenv("LC_ALL", "de_DE.UTF-8")
+    monkeypatch.setenv("LANG", "fr_FR.UTF-8")
+    monkeypatch.setenv("POOLCRAFT_UNIT_MARKER", "kept")
+    rc, out, err = Runner().run(["env"])
+    env = _env_lines(out)
+    assert rc == 0 and err == ""
+    assert env["LC_ALL"] == "C"
+    assert env["LANG"] == "C"
+    # the rest of the environment is passed on
+    assert env["POOLCRAFT_UNIT_MARKER"] == "kept"
+
+
+def test_extra_env_is_added():
+    _rc, out, _err = Runner().run(["env"], env={"POOLCRAFT_SECRET": "s3cret"})
+    assert _env_lines(out)["POOLCRAFT_SECRET"] == "s3cret"
+
+
+def test_does_not_change_the_callers_environment():
+    before = dict(os.environ)
+    Runner().run(["env"], env={"POOLCRAFT_X": "1"})
+    assert dict(os.environ) == before
+
+
+def test_failure_raises_command_error_with_rc_and_stderr():
+    argv = ["sh", "-c", "echo partial; echo first problem >&2; echo boom happened >&2; exit 3"]
+    with pytest.raises(CommandError) as caught:
+        Runner().run(argv)
+    exc = caught.value
+    assert exc.rc == 3
+    assert exc.argv == argv
+    assert exc.stdout == "partial\n"
+    assert exc.stderr == "first problem\nboom happened\n"
+    message = str(exc)
+    assert message.startswith("sh -c ")  # names the command
+    assert "rc=3" in message
+    assert "boom happened" in message
+    assert isinstance(exc, StorageError)
+
+
+def test_failure_without_output_says_so():
+    with pytest.raises(CommandError) as caught:
+        Runner().run(["false"])
+    assert caught.value.rc == 1
+    assert str(caught.value) == "false failed (rc=1): no output"
+
+
+def test_failure_with_stdout_only_quotes_stdout():
+    with pytest.raises(CommandError) as caught:
+        Runner().run(["sh", "-c", "echo only-on-stdout; exit 2"])
+    assert "only-on-stdout" in str(caught.value)
+
+
+def test_check_false_returns_the_failure():
+    rc, out, err = Runner().run(["sh", "-c", "echo out; echo err >&2; exit 5"], check=False)
+    assert (rc, out, err) == (5, "out\n", "err\n")
+
+
+@pytest.mark.parametrize("data", ["hello\nworld\n", b"hello\nworld\n"])
+def test_passes_stdin_data(data):
+    _rc, out, _err = Runner().run(["cat"], data=data)
+    assert out == "hello\nworld\n"
+
+
+def test_unicode_stdin_round_trips():
+    _rc, out, _err = Runner().run(["cat"], data=u"p\u00e4ssw\u00f6rd \u2713")
+    assert out == u"p\u00e4ssw\u00f6rd \u2713"
+
+
+def test_stdin_is_closed_without_data():
+    rc, out, _err = Runner().run(["cat"])
+    assert (rc, out) == (0, "")
+
+
+def test_stdin_is_not_inherited():
+    """With an open pipe as our stdin, the command must still get /dev/null (cat would hang otherwise)."""
+    read_end, write_end = os.pipe()
+    saved = os.dup(0)
+    try:
+        os.dup2(read_end, 0)
+        _rc, out, _err = Runner().run(["readlink", "/proc/self/fd/0"])
+    finally:
+        os.dup2(saved, 0)
+        for fd in (saved, read_end, write_end):
+            os.close(fd)
+    assert out.strip() == "/dev/null"
+
+
+def test_undecodable_output_is_replaced():
+    _rc, out, _err = Runner().run(["printf", "a\\377b"])
+    assert out == u"a\ufffdb"
+
+
+@pytest.mark.parametrize("arg", ["$HOME", "~", "~root", "*", "$(id -u)", "`id -u`", "a;b", "a|b", "a b", "'q'", "\"dq\"", "${PATH}"])
+def test_no_shell_expansion(arg):
+    _rc, out, _err = Runner().run(["/bin/echo", arg])
+    assert out == arg + "\n"
+
+
+def test_all_args_in_one_call_are_passed_verbatim(tmp_path):
+    (tmp_path / "glob-target").write_text("x")
+    args = ["$HOME", "~", str(tmp_path) + "/*", "&&", "exit", "1"]
+    _rc, out, _err = Runner().run(["/bin/echo"] + args)
+    assert out == " ".join(args) + "\n"
+
+
+def test_non_string_args_are_converted():
+    _rc, out, _err = Runner().run(["/bin/echo", 42, 1.5])
+    assert out == "42 1.5\n"
+
+
+def test_which_resolves_to_an_executable():
+    path = Runner().which("sh")
+    assert os.path.isabs(path)
+    assert os.path.basename(path) == "sh"
+    assert os.access(path, os.X_OK)
+
+
+def test_which_caches_lookups(monkeypatch):
+    calls = []
+    real = Runner._lookup
+
+    def counting(name):
+        calls.append(name)
+        return real(name)
+
+    monkeypatch.setattr(Runner, "_lookup", staticmethod(counting))
+    runner = Runner()
+    first = runner.which("sh")
+    assert runner.which("sh") == first
+    assert runner.has("sh")
+    runner.run(["sh", "-c", "true"])
+    with pytest.raises(StorageError):
+        runner.which(MISSING)
+    with pytest.raises(StorageError):
+        runner.which(MISSING)
+    assert not runner.has(MISSING)
+    assert calls == ["sh", MISSING]
+
+
+def test_has_then_which_share_the_cache(monkeypatch):
+    calls = []
+    monkeypatch.setattr(Runner, "_lookup", staticmethod(lambda name: calls.append(name) or "/bin/" + name))
+    runner = Runner()
+    assert runner.has("tool")
+    assert runner.which("tool") == "/bin/tool"
+    assert calls == ["tool"]
+
+
+def test_missing_command_has_a_clear_error():
+    runner = Runner()
+    assert runner.has(MISSING) is False
+    with pytest.raises(StorageError) as caught:
+        runner.which(MISSING)
+    assert str(caught.value) == "required command %r was not found on the managed host" % MISSING
+    assert not isinstance(caught.value, CommandError)
+
+
+def test_running_a_missing_command_fails_before_starting_anything():
+    with pytest.raises(StorageError) as caught:
+        Runner().run([MISSING, "--version"])
+    assert MISSING in str(caught.value)
+    assert "not found" in str(caught.value)
+
+
+def test_sbin_is_searched_even_if_path_lacks_it(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent-poolcraft-dir")
+    path = Runner().which("sh")
+    assert os.path.dirname(path) in _runner._EXTRA_PATH
+
+
+def test_path_is_searched_first(monkeypatch, tmp_path):
+    tool = tmp_path / "poolcraft-unit-tool"
+    tool.write_text("#!/bin/sh\necho from-tmp\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path) + os.pathsep + os.environ.get("PATH", ""))
+    runner = Runner()
+    assert runner.which("poolcraft-unit-tool") == str(tool)
+    assert runner.run(["poolcraft-unit-tool"])[1] == "from-tmp\n"
+
+
+def test_non_executable_files_are_not_commands(monkeypatch, tmp_path):
+    (tmp_path / "poolcraft-not-exec").write_text("#!/bin/sh\n")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert not Runner().has("poolcraft-not-exec")
+
+
+def test_absolute_argv0_is_used_as_is():
+    _rc, out, _err = Runner().run([sys.executable, "-c", "import sys; print(sys.argv[1:])", "$HOME"])
+    assert out.strip() == "['$HOME']"

@@ -1,0 +1,155 @@
+# -*- coding: utf-8 -*-
+# Copyright: poolcraft.storage contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.poolcraft.storage.plugins.module_utils._errors import ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._units import MAX_SIZE, human_size, parse_size
+
+KI, MI, GI, TI, PI, EI = 1024, 1024 ** 2, 1024 ** 3, 1024 ** 4, 1024 ** 5, 1024 ** 6
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("0", 0),
+    ("512", 512),
+    ("512b", 512),
+    ("512B", 512),
+    ("1byte", 1),
+    ("100 bytes", 100),
+    ("1K", 1024),
+    ("1k", 1024),
+    ("1KiB", 1024),
+    ("1kib", 1024),
+    ("1KB", 1000),
+    ("1M", 1048576),
+    ("1MiB", 1048576),
+    ("1MB", 1000000),
+    ("1G", 1073741824),
+    ("1GiB", 1073741824),
+    ("1GB", 1000000000),
+    ("10G", 10737418240),
+    ("1T", 1099511627776),
+    ("1TiB", 1099511627776),
+    ("1TB", 1000000000000),
+    ("1P", 1125899906842624),
+    ("1PiB", 1125899906842624),
+    ("1PB", 10 ** 15),
+    ("1E", 1152921504606846976),
+    ("1EiB", 1152921504606846976),
+    ("7E", 7 * 1152921504606846976),
+    ("9EB", 9 * 10 ** 18),
+])
+def test_units(text, expected):
+    assert parse_size(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("1.5G", 1610612736),
+    ("0.5K", 512),
+    ("2.25MiB", 2359296),
+    ("1.5GB", 1500000000),
+    ("0.5", 0),
+])
+def test_decimals(text, expected):
+    assert parse_size(text) == expected
+
+
+@pytest.mark.parametrize("text", ["10G", " 10G", "10G ", "\t10G\n", "10 G", "  10   GiB  "])
+def test_whitespace_is_ignored(text):
+    assert parse_size(text) == 10 * GI
+
+
+def test_ints_are_bytes():
+    assert parse_size(0) == 0
+    assert parse_size(4096) == 4096
+    assert parse_size(MAX_SIZE) == 2 ** 63 - 1
+    assert parse_size("9223372036854775807") == 2 ** 63 - 1
+
+
+def test_result_is_int():
+    assert isinstance(parse_size("1.5G"), int)  # not a float
+    assert isinstance(parse_size("3"), int)
+
+
+@pytest.mark.parametrize("value, reason", [
+    (-1, "negative"),
+    ("-1G", "not a size"),
+    ("-5", "not a size"),
+    ("10X", "unknown size unit 'X'"),
+    ("10 GiBs", "unknown size unit 'GiBs'"),
+    ("1Zi", "unknown size unit"),
+    ("ten", "not a size"),
+    ("", "not a size"),
+    ("   ", "not a size"),
+    ("G", "not a size"),
+    ("1.2.3G", "not a size"),
+    ("1,5G", "not a size"),
+    ("0x10", "not a size"),
+    ("1e9", "not a size"),
+    ("10G 5M", "not a size"),
+    (True, "not a size"),
+    (False, "not a size"),
+    (None, "not a size"),
+    ("8E", "8 EiB"),
+    ("8EiB", "8 EiB"),
+    ("8.0E", "8 EiB"),
+    ("10000PB", "8 EiB"),
+    (2 ** 63, "8 EiB"),
+    ("9223372036854775808", "8 EiB"),
+])
+def test_errors(value, reason):
+    with pytest.raises(ValidationError) as caught:
+        parse_size(value, "capacity")
+    message = str(caught.value)
+    assert reason in message
+    # the message names the option and the value as given
+    assert message.startswith("capacity=%r: " % (value,))
+    assert caught.value.option == "capacity"
+    assert caught.value.value == value
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_floats_are_validation_errors(value):
+    with pytest.raises(ValidationError) as caught:
+        parse_size(value, "allocation")
+    assert str(caught.value).startswith("allocation=")
+
+
+def test_huge_decimal_is_too_large_not_a_crash():
+    # float() of this is infinite: the check must happen before int()
+    value = "1" + "0" * 400 + ".5G"
+    with pytest.raises(ValidationError) as caught:
+        parse_size(value, "capacity")
+    assert "8 EiB" in str(caught.value)
+
+
+def test_default_option_name_is_size():
+    with pytest.raises(ValidationError) as caught:
+        parse_size("lots")
+    assert str(caught.value).startswith("size='lots': ")
+
+
+def test_largest_size_is_accepted_and_one_more_is_not():
+    assert parse_size("7EiB") == 7 * EI
+    assert parse_size(str(2 ** 63 - 1) + "b") == 2 ** 63 - 1
+    with pytest.raises(ValidationError):
+        parse_size(str(2 ** 63) + "b")
+
+
+@pytest.mark.parametrize("size, text", [
+    (0, "0 B"),
+    (1023, "1023 B"),
+    (1024, "1.0 KiB"),
+    (1536, "1.5 KiB"),
+    (10 * GI, "10.0 GiB"),
+    (3 * TI, "3.0 TiB"),
+    (PI, "1.0 PiB"),
+    (EI, "1024.0 PiB"),
+])
+def test_human_size(size, text):
+    assert human_size(size) == text

@@ -1,0 +1,421 @@
+# -*- coding: utf-8 -*-
+# Copyright: poolcraft.storage contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""VolumeManager: planning with a FakeRunner that allows no command (or replays a recording),
+applying with the real qemu-img where it is installed."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+
+import pytest
+
+from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._pool import PoolManager
+from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner
+from ansible_collections.poolcraft.storage.plugins.module_utils._store import DefinitionStore
+from ansible_collections.poolcraft.storage.plugins.module_utils._volume import VolumeManager
+
+pytest.importorskip("lxml")
+
+needs_qemu_img = pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-img (qemu-utils) is not installed")
+
+MI = 1024 * 1024
+GI = 1024 * MI
+
+
+class Env(object):
+
+    def __init__(self, tmp_path, runner):
+        self.root = tmp_path
+        self.config = str(tmp_path / "etc")
+        self.runtime = str(tmp_path / "run")
+        self.images = str(tmp_path / "images")
+        self.runner = runner
+
+    def store(self):
+        return DefinitionStore(self.config, self.runtime)
+
+    def pool(self, name="images", path=None, state="running"):
+        params = {"name": name, "uuid": None, "type": "dir", "target": {"path": path or self.images, "permissions": None},
+                  "state": state, "build": True, "autostart": None, "persistent": None, "purge": False,
+                  "list_volumes": False}
+        store = self.store()
+        manager = PoolManager(params, self.runner, store)
+        with store:
+            for action in manager.plan():
+                action.apply()
+        return path or self.images
+
+    def params(self, **overrides):
+        params = {"pool": "images", "name": "disk.img", "path": None, "key": None, "state": "present", "format": None,
+                  "capacity": None, "allocation": None, "preallocation": None, "cluster_size": None, "compat": None,
+                  "lazy_refcounts": None, "backing_store": None, "clone_from": None, "shrink": False, "wipe": None,
+                  "permissions": None, "config_dir": self.config, "runtime_dir": self.runtime}
+        params.update(overrides)
+        return params
+
+    def plan(self, runner=None, **overrides):
+        store = self.store()
+        manager = VolumeManager(self.params(**overrides), runner or self.runner, store)
+        with store:
+            actions = manager.plan()
+        return manager, actions
+
+    def descriptions(self, **overrides):
+        return [action.description for action in self.plan(**overrides)[1]]
+
+    def apply(self, runner, **overrides):
+        store = self.store()
+        manager = VolumeManager(self.params(**overrides), runner, store)
+        with store:
+            actions = manager.plan()
+            for action in actions:
+                action.apply()
+            result = manager.result(applied=True)
+        return [action.description for action in actions], result
+
+    def file(self, name, size, mode=0o644, content=b""):
+        path = os.path.join(self.images, name)
+        with open(path, "wb") as handle:
+            handle.write(content)
+            handle.truncate(size)
+        os.chmod(path, mode)
+        return path
+
+
+@pytest.fixture
+def env(tmp_path, quiet_runner):
+    made = Env(tmp_path, quiet_runner)
+    made.pool()
+    return made
+
+
+def qemu_info(path):
+    out = subprocess.run(["qemu-img", "info", "--output=json", "-U", path], check=True, stdout=subprocess.PIPE).stdout
+    return json.loads(out.decode("utf-8"))
+
+
+def make_qcow2(path, size):
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", path, str(size)], check=True)
+    return path
+
+
+# -- create ----------------------------------------------------------------
+
+
+def test_create_raw_by_default(env):
+    manager, actions = env.plan(capacity="1G")
+    assert [action.description for action in actions] == ["create raw volume 'disk.img' of 1.0 GiB"]
+    assert manager.snapshot() == {"state": "absent"}
+    after = manager.diff(manager.snapshot())["after"]
+    assert after["format"] == "raw"
+    assert after["capacity"] == GI
+    assert after["path"] == os.path.join(env.images, "disk.img")
+
+
+def test_capacity_is_rounded_up_to_sectors(env):
+    manager, _actions = env.plan(capacity="1000")
+    assert manager.diff({})["after"]["capacity"] == 1024
+
+
+def test_create_qcow2_description(env):
+    assert env.descriptions(name="vm.qcow2", format="qcow2", capacity="20GiB", preallocation="metadata",
+                            cluster_size="64K", compat="1.1", lazy_refcounts=True) == \
+        ["create qcow2 volume 'vm.qcow2' of 20.0 GiB"]
+
+
+def test_create_overlay_description(env):
+    base = env.file("base.img", MI)
+    assert env.descriptions(name="vm.qcow2", format="qcow2", backing_store={"pool": "images", "name": "base.img"}) == \
+        ["create qcow2 volume 'vm.qcow2' as an overlay on %s" % base]
+
+
+def test_clone_of_a_format_that_needs_qemu_img(env, fake_runner, tmp_path):
+    # only the VDI magic matters to the probe; the size comes from the recorded qemu-img info
+    source = tmp_path / "src.vdi"
+    source.write_bytes(b"\0" * 64 + b"\x7f\x10\xda\xbe" + b"\0" * 444)
+    runner = fake_runner("info_vdi", skip=1)
+    manager, actions = env.plan(runner=runner, name="copy.qcow2", format="qcow2",
+                                clone_from={"path": str(source), "format": None})
+    assert [action.description for action in actions] == \
+        ["clone %s (vdi) into volume 'copy.qcow2' (qcow2)" % source]
+    assert manager.diff({})["after"]["capacity"] == 3 * MI
+    assert len(runner.calls) == 1
+
+
+def test_clone_smaller_than_its_source(env):
+    source = env.file("big.img", 2 * MI)
+    with pytest.raises(ValidationError) as caught:
+        env.plan(name="copy.img", capacity="1M", clone_from={"path": source})
+    assert str(caught.value).startswith("capacity='1M'")
+
+
+def test_clone_keeps_the_source_format_by_default(env):
+    source = env.file("big.img", 2 * MI)
+    assert env.descriptions(name="copy.img", clone_from={"path": source}) == \
+        ["clone %s (raw) into volume 'copy.img' (raw)" % source]
+
+
+# -- update ------------------------------------------------------------------
+
+
+def test_existing_volume_of_the_same_size_is_left_alone(env):
+    env.file("disk.img", GI)
+    assert env.descriptions(capacity="1G") == []
+    assert env.descriptions(capacity="1073741823") == []  # rounds up to the same size
+    assert env.descriptions() == []
+
+
+def test_grow(env):
+    env.file("disk.img", GI)
+    assert env.descriptions(capacity="2G") == ["grow volume 'disk.img' from 1.0 GiB to 2.0 GiB"]
+
+
+def test_shrink_needs_shrink(env):
+    env.file("disk.img", GI)
+    with pytest.raises(ValidationError) as caught:
+        env.plan(capacity="512M")
+    message = str(caught.value)
+    assert message.startswith("capacity='512M'")
+    assert "shrink: true" in message
+    assert env.descriptions(capacity="512M", shrink=True) == ["shrink volume 'disk.img' from 1.0 GiB to 512.0 MiB"]
+
+
+def test_permission_drift(env):
+    env.file("disk.img", MI, mode=0o644)
+    perms = {"mode": "0600", "owner": None, "group": None, "label": None}
+    assert env.descriptions(permissions=perms) == ["set mode of volume 'disk.img'"]
+    assert env.descriptions(permissions=dict(perms, mode="0644")) == []
+
+
+def test_format_is_never_converted(env):
+    env.file("disk.img", MI)
+    with pytest.raises(ValidationError) as caught:
+        env.plan(format="qcow2", capacity="1M")
+    assert str(caught.value).startswith("format='qcow2'")
+
+
+def test_located_by_path_or_key(env):
+    path = env.file("disk.img", MI)
+    for option in ("path", "key"):
+        manager, actions = env.plan(pool=None, name=None, **{option: path, "capacity": "2M"})
+        assert [action.description for action in actions] == ["grow volume 'disk.img' from 1.0 MiB to 2.0 MiB"]
+        assert manager.pool.definition.name == "images"
+
+
+def test_a_directory_is_not_a_volume(env):
+    os.mkdir(os.path.join(env.images, "disk.img"))
+    with pytest.raises(StorageError) as caught:
+        env.plan(capacity="1M")
+    assert "not a regular file" in str(caught.value)
+
+
+# -- absent ------------------------------------------------------------------
+
+
+def test_absent(env):
+    path = env.file("disk.img", MI)
+    assert env.descriptions(state="absent") == ["delete volume 'disk.img' (%s)" % path]
+    assert env.descriptions(state="absent", wipe="zero") == ["wipe (zero) and delete volume 'disk.img' (%s)" % path]
+    os.unlink(path)
+    assert env.descriptions(state="absent") == []
+
+
+# -- plan() has no side effects --------------------------------------------
+
+SCENARIOS = {
+    "create-raw": {"capacity": "1G", "allocation": "1M"},
+    "create-qcow2": {"name": "vm.qcow2", "format": "qcow2", "capacity": "1G", "preallocation": "metadata"},
+    "overlay": {"name": "vm.qcow2", "format": "qcow2", "backing_store": {"pool": "images", "name": "base.img"}},
+    "clone": {"name": "copy.img", "clone_from": {"pool": "images", "name": "base.img"}},
+    "grow": {"name": "base.img", "capacity": "2M"},
+    "shrink": {"name": "base.img", "capacity": "512K", "shrink": True},
+    "permissions": {"name": "base.img", "permissions": {"mode": "0600"}},
+    "wipe": {"name": "base.img", "state": "absent", "wipe": "random"},
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_plan_changes_nothing_on_disk(env, scenario, snapshot):
+    env.file("base.img", MI, content=b"data")
+    before = snapshot(env.root)
+    _manager, actions = env.plan(**SCENARIOS[scenario])
+    assert actions
+    assert snapshot(env.root) == before
+
+
+# -- validation --------------------------------------------------------------
+
+
+def test_unknown_pool(env):
+    with pytest.raises(NotFoundError) as caught:
+        env.plan(pool="nope", capacity="1G")
+    assert str(caught.value).startswith("pool='nope': no such pool")
+
+
+def test_stopped_pool(env):
+    env.pool(name="cold", path=str(env.root / "cold"), state="present")
+    with pytest.raises(StorageError) as caught:
+        env.plan(pool="cold", capacity="1G")
+    message = str(caught.value)
+    assert message.startswith("pool='cold'")
+    assert "not running" in message
+
+
+@pytest.mark.parametrize("overrides, option", [
+    ({"preallocation": "metadata"}, "preallocation"),
+    ({"format": "vmdk", "preallocation": "full"}, "preallocation"),
+    ({"format": "qcow2", "allocation": "1M"}, "allocation"),
+    ({"allocation": "2G"}, "allocation"),
+    ({"allocation": "lots"}, "allocation"),
+    ({"cluster_size": "64K"}, "cluster_size"),
+    ({"format": "vmdk", "compat": "1.1"}, "compat"),
+    ({"lazy_refcounts": False}, "lazy_refcounts"),
+    ({"format": "qcow2", "cluster_size": "big"}, "cluster_size"),
+    ({"capacity": None}, "capacity"),
+    ({"capacity": "0"}, "capacity"),
+    ({"capacity": "-1G"}, "capacity"),
+    ({"capacity": "10 parsecs"}, "capacity"),
+    ({"format": "vdi"}, "format"),
+    ({"name": "../escape"}, "name"),
+    ({"name": "a/b"}, "name"),
+    ({"name": ".hidden"}, "name"),
+    ({"name": "a\nb"}, "name"),
+    ({"name": "a\0b"}, "name"),
+    ({"name": None}, "name"),
+    ({"pool": None}, "name"),
+    ({"pool": "../etc"}, "pool"),
+    ({"pool": None, "name": None, "path": "images/disk.img"}, "path"),
+    ({"pool": None, "name": None, "key": "disk.img"}, "key"),
+    ({"pool": None, "name": None, "path": "/nowhere/disk.img"}, "path"),
+    ({"backing_store": {"path": "relative.img"}}, "backing_store.path"),
+    ({"backing_store": {"format": "qcow2"}}, "backing_store"),
+    ({"clone_from": {"pool": "images"}}, "clone_from"),
+    ({"clone_from": {"pool": "nope", "name": "x"}}, "clone_from.pool"),
+    ({"clone_from": {"pool": "images", "name": "../x"}}, "clone_from.name"),
+])
+def test_validation_names_the_option(env, overrides, option):
+    params = {"capacity": "1G"}
+    params.update(overrides)
+    with pytest.raises(StorageError) as caught:
+        env.plan(**params)
+    assert str(caught.value).startswith(option + "=") or str(caught.value).startswith(option + ":")
+    assert os.listdir(env.images) == []
+
+
+def test_backing_store_on_raw(env):
+    env.file("base.img", MI)
+    with pytest.raises(ValidationError) as caught:
+        env.plan(name="vm.img", format="raw", backing_store={"pool": "images", "name": "base.img"})
+    assert str(caught.value).startswith("backing_store=")
+
+
+def test_backing_store_and_clone_together(env):
+    base = env.file("base.img", MI)
+    with pytest.raises(ValidationError) as caught:
+        env.plan(name="vm.qcow2", format="qcow2", backing_store={"path": base}, clone_from={"path": base})
+    assert str(caught.value).startswith("backing_store=")
+
+
+def test_missing_backing_store(env):
+    with pytest.raises(NotFoundError) as caught:
+        env.plan(name="vm.qcow2", format="qcow2", backing_store={"path": os.path.join(env.images, "gone.img")})
+    assert str(caught.value).startswith("backing_store:")
+    with pytest.raises(NotFoundError) as caught:
+        env.plan(name="vm.qcow2", format="qcow2", backing_store={"pool": "images", "name": "gone.img"})
+    assert str(caught.value).startswith("backing_store:")
+
+
+# -- applying with the real qemu-img ---------------------------------------
+
+
+@needs_qemu_img
+def test_apply_raw_with_allocation(env):
+    actions, result = env.apply(Runner(), capacity="4M", allocation="1M", permissions={"mode": "0600"})
+    assert actions == ["create raw volume 'disk.img' of 4.0 MiB"]
+    path = os.path.join(env.images, "disk.img")
+    st = os.stat(path)
+    assert st.st_size == 4 * MI
+    assert st.st_blocks * 512 >= MI
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    volume = result["volume"]
+    assert (volume["format"], volume["capacity"], volume["pool"], volume["state"]) == ("raw", 4 * MI, "images", "present")
+    assert "<volume" in volume["xml"]
+    assert os.listdir(env.images) == ["disk.img"]
+    assert env.apply(Runner(), capacity="4M", allocation="1M", permissions={"mode": "0600"})[0] == []
+
+
+@needs_qemu_img
+def test_apply_qcow2_with_options(env):
+    env.apply(Runner(), name="vm.qcow2", format="qcow2", capacity="64M", preallocation="metadata",
+              cluster_size="128K", compat="0.10", lazy_refcounts=False)
+    info = qemu_info(os.path.join(env.images, "vm.qcow2"))
+    assert info["virtual-size"] == 64 * MI
+    assert info["cluster-size"] == 128 * 1024
+    assert info["format-specific"]["data"]["compat"] == "0.10"
+
+
+@needs_qemu_img
+def test_apply_overlay_grow_shrink_delete(env):
+    base = make_qcow2(os.path.join(env.images, "base.qcow2"), 8 * MI)
+    _actions, result = env.apply(Runner(), name="vm.qcow2", format="qcow2",
+                                 backing_store={"pool": "images", "name": "base.qcow2"})
+    assert result["volume"]["backing_chain"] == [{"path": base, "format": "qcow2"}]
+    path = os.path.join(env.images, "vm.qcow2")
+    assert qemu_info(path)["backing-filename"] == base
+    env.apply(Runner(), name="vm.qcow2", capacity="16M")
+    assert qemu_info(path)["virtual-size"] == 16 * MI
+    env.apply(Runner(), name="vm.qcow2", capacity="12M", shrink=True)
+    assert qemu_info(path)["virtual-size"] == 12 * MI
+    assert env.descriptions(name="vm.qcow2", capacity="12M", backing_store={"path": base}) == []
+    with pytest.raises(ValidationError) as caught:
+        env.plan(name="vm.qcow2", backing_store={"path": path})
+    assert str(caught.value).startswith("backing_store=")
+    actions, result = env.apply(Runner(), name="vm.qcow2", state="absent", wipe="zero")
+    assert actions == ["wipe (zero) and delete volume 'vm.qcow2' (%s)" % path]
+    assert not os.path.exists(path)
+    assert result["volume"]["state"] == "absent"
+
+
+@needs_qemu_img
+def test_apply_clone_to_another_format(env):
+    source = env.file("src.img", 2 * MI, content=b"hello")
+    _actions, result = env.apply(Runner(), name="copy.qcow2", format="qcow2", capacity="4M",
+                                 clone_from={"path": source})
+    assert result["clone_method"] == "copy"
+    info = qemu_info(os.path.join(env.images, "copy.qcow2"))
+    assert (info["format"], info["virtual-size"]) == ("qcow2", 4 * MI)
+
+
+@needs_qemu_img
+def test_apply_clone_same_format(env):
+    source = env.file("src.img", 2 * MI, content=b"hello")
+    _actions, result = env.apply(Runner(), name="copy.img", clone_from={"path": source})
+    assert result["clone_method"] in ("reflink", "copy")
+    with open(os.path.join(env.images, "copy.img"), "rb") as handle:
+        assert handle.read(5) == b"hello"
+    assert os.path.getsize(os.path.join(env.images, "copy.img")) == 2 * MI
+
+
+def test_interrupted_run_leftover_is_replaced_and_never_listed(env, fake_runner):
+    leftover = env.file(".poolcraft-tmp-disk.img", MI)
+    assert env.descriptions(capacity="1M") == ["create raw volume 'disk.img' of 1.0 MiB"]
+    path = os.path.join(env.images, "disk.img")
+    temp = leftover
+    runner = fake_runner().expect(["qemu-img", "create", "-q", "-f", "raw", temp, str(MI)])
+    store = env.store()
+    manager = VolumeManager(env.params(capacity="1M"), runner, store)
+    with store:
+        actions = manager.plan()
+        with pytest.raises(OSError):
+            # the fake runner makes no file, so the final link finds nothing: the leftover must already be gone
+            actions[0].apply()
+    assert not os.path.exists(leftover)
+    assert not os.path.exists(path)

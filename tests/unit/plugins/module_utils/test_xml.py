@@ -1,0 +1,316 @@
+# -*- coding: utf-8 -*-
+# Copyright: poolcraft.storage contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from ansible_collections.poolcraft.storage.plugins.module_utils import _xml
+from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import PoolStatus
+from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
+from ansible_collections.poolcraft.storage.plugins.module_utils._xml import (
+    BackingStore, Permissions, PoolDef, PoolSource, VolumeDef, pool_from_xml, pool_to_xml, volume_to_xml)
+
+etree = pytest.importorskip("lxml.etree")
+
+# libvirt's schemas (Debian/Ubuntu: libvirt0 or libvirt-daemon; Fedora: libvirt-libs)
+SCHEMA_DIR = os.environ.get("POOLCRAFT_LIBVIRT_SCHEMAS", "/usr/share/libvirt/schemas")
+UUID = "0b0b8a6c-4f6e-4d1a-9a7a-1f2d1f0d7e41"
+
+
+def _schema_validator(name):
+    path = os.path.join(SCHEMA_DIR, name)
+    if not os.path.isfile(path):
+        return None
+    try:
+        schema = etree.RelaxNG(etree.parse(path))
+    except (etree.RelaxNGParseError, etree.XMLSyntaxError):
+        schema = None
+    if schema is not None:
+        def validate(text):
+            doc = etree.fromstring(text.encode("utf-8"))
+            if not schema.validate(doc):
+                pytest.fail("%s rejects:\n%s\n%s" % (name, text, schema.error_log))
+        return validate
+    if shutil.which("xmllint") is None:
+        return None
+
+    def validate_with_xmllint(text):
+        proc = subprocess.run(["xmllint", "--noout", "--relaxng", path, "-"], input=text.encode("utf-8"),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+        if proc.returncode != 0:
+            pytest.fail("%s rejects:\n%s\n%s" % (name, text, proc.stderr.decode("utf-8", "replace")))
+    return validate_with_xmllint
+
+
+@pytest.fixture(scope="module")
+def pool_schema():
+    validate = _schema_validator("storagepool.rng")
+    if validate is None:
+        pytest.skip("libvirt's storagepool.rng is not in %s (install libvirt's schemas, e.g. the libvirt0 package)"
+                    % SCHEMA_DIR)
+    return validate
+
+
+@pytest.fixture(scope="module")
+def volume_schema():
+    validate = _schema_validator("storagevol.rng")
+    if validate is None:
+        pytest.skip("libvirt's storagevol.rng is not in %s (install libvirt's schemas, e.g. the libvirt0 package)"
+                    % SCHEMA_DIR)
+    return validate
+
+
+FULL_PERMS = Permissions(mode=0o711, owner=107, group=0, label="system_u:object_r:virt_image_t:s0")
+
+POOLS = {
+    "dir-minimal": PoolDef(name="images", type="dir", uuid=UUID, target_path="/srv/images"),
+    "dir-permissions": PoolDef(name="images", type="dir", uuid=UUID, target_path="/srv/images", permissions=FULL_PERMS),
+    "dir-mode-only": PoolDef(name="scratch", type="dir", uuid=UUID, target_path="/var/tmp/scratch",
+                             permissions=Permissions(mode=0o2770)),
+    "netfs": PoolDef(name="nfs", type="netfs", uuid=UUID, target_path="/mnt/nfs",
+                     source=PoolSource(host="nfs.example.org", port=2049, dir="/exports/images", format="nfs")),
+    "logical": PoolDef(name="vg", type="logical", uuid=UUID, target_path="/dev/vg0",
+                       source=PoolSource(devices=("/dev/sdb", "/dev/sdc1"), name="vg0", format="lvm2")),
+    "fs": PoolDef(name="fs", type="fs", uuid=UUID, target_path="/mnt/fs",
+                  source=PoolSource(devices=("/dev/vdb",), format="ext4"),
+                  permissions=Permissions(owner=0, group=36)),
+    "unicode-name": PoolDef(name=u"b\u00fccher", type="dir", uuid=UUID, target_path=u"/srv/b\u00fccher"),
+}
+
+
+@pytest.mark.parametrize("key", sorted(POOLS))
+def test_pool_round_trip(key):
+    pool = POOLS[key]
+    assert pool_from_xml(pool_to_xml(pool)) == pool
+
+
+@pytest.mark.parametrize("key", sorted(POOLS))
+def test_pool_xml_validates(key, pool_schema):
+    pool_schema(pool_to_xml(POOLS[key]))
+
+
+def test_pool_with_status_validates_and_round_trips(pool_schema):
+    pool = POOLS["dir-permissions"]
+    text = pool_to_xml(pool, PoolStatus(capacity=10 ** 12, allocation=4 * 10 ** 11, available=6 * 10 ** 11,
+                                        volume_count=3))
+    pool_schema(text)
+    root = etree.fromstring(text.encode("utf-8"))
+    assert root.findtext("capacity") == str(10 ** 12)
+    assert root.find("capacity").get("unit") == "bytes"
+    assert root.findtext("allocation") == str(4 * 10 ** 11)
+    assert root.findtext("available") == str(6 * 10 ** 11)
+    assert pool_from_xml(text) == pool
+
+
+def test_pool_xml_content_read_independently():
+    """The elements, checked with plain lxml rather than pool_from_xml."""
+    text = pool_to_xml(POOLS["dir-permissions"])
+    root = etree.fromstring(text.encode("utf-8"))
+    assert root.tag == "pool" and root.get("type") == "dir"
+    assert root.findtext("name") == "images"
+    assert root.findtext("uuid") == UUID
+    assert root.findtext("target/path") == "/srv/images"
+    assert root.findtext("target/permissions/mode") == "0711"
+    assert root.findtext("target/permissions/owner") == "107"
+    assert root.findtext("target/permissions/group") == "0"
+    assert root.findtext("target/permissions/label") == "system_u:object_r:virt_image_t:s0"
+    assert root.find("capacity") is None  # no status given
+
+
+def test_source_fields_in_xml():
+    root = etree.fromstring(pool_to_xml(POOLS["netfs"]).encode("utf-8"))
+    assert root.find("source/host").get("name") == "nfs.example.org"
+    assert root.find("source/host").get("port") == "2049"
+    assert root.find("source/dir").get("path") == "/exports/images"
+    assert root.find("source/format").get("type") == "nfs"
+    root = etree.fromstring(pool_to_xml(POOLS["logical"]).encode("utf-8"))
+    assert [dev.get("path") for dev in root.findall("source/device")] == ["/dev/sdb", "/dev/sdc1"]
+    assert root.findtext("source/name") == "vg0"
+
+
+def test_autostart_is_not_in_the_xml():
+    for pool in POOLS.values():
+        assert "autostart" not in pool_to_xml(pool)
+    assert not hasattr(POOLS["dir-minimal"], "autostart")
+
+
+def test_no_permissions_element_when_none_are_set():
+    root = etree.fromstring(pool_to_xml(POOLS["dir-minimal"]).encode("utf-8"))
+    assert root.find("target/permissions") is None
+
+
+def test_minus_one_owner_reads_as_unset():
+    text = ("<pool type='dir'><name>p</name><uuid>%s</uuid><target><path>/p</path>"
+            "<permissions><mode>0755</mode><owner>-1</owner><group>-1</group></permissions></target></pool>" % UUID)
+    pool = pool_from_xml(text)
+    assert pool.permissions == Permissions(mode=0o755)
+
+
+def test_libvirt_written_definition_is_read():
+    """A definition as libvirt itself writes it (with extra elements we do not use)."""
+    text = """<!--
+WARNING: THIS IS AN AUTO-GENERATED FILE.
+-->
+<pool type='dir'>
+  <name>default</name>
+  <uuid>%s</uuid>
+  <capacity unit='bytes'>0</capacity>
+  <allocation unit='bytes'>0</allocation>
+  <available unit='bytes'>0</available>
+  <source>
+  </source>
+  <target>
+    <path>/var/lib/libvirt/images</path>
+    <permissions>
+      <mode>0711</mode>
+      <owner>0</owner>
+      <group>0</group>
+    </permissions>
+  </target>
+</pool>
+""" % UUID
+    assert pool_from_xml(text) == PoolDef(name="default", type="dir", uuid=UUID,
+                                          target_path="/var/lib/libvirt/images",
+                                          permissions=Permissions(mode=0o711, owner=0, group=0))
+
+
+def test_bytes_input_is_accepted():
+    text = pool_to_xml(POOLS["unicode-name"])
+    assert pool_from_xml(text.encode("utf-8")) == POOLS["unicode-name"]
+
+
+@pytest.mark.parametrize("text", ["<pool", "not xml at all", "<pool type='dir'><name>x</pool>", ""])
+def test_malformed_xml_names_the_origin(text):
+    with pytest.raises(StorageError) as caught:
+        pool_from_xml(text, origin="/etc/poolcraft/storage/broken.xml")
+    assert str(caught.value).startswith("/etc/poolcraft/storage/broken.xml is not valid XML")
+
+
+@pytest.mark.parametrize("text", [
+    "<volume type='file'><name>x</name></volume>",
+    "<pool><name>x</name></pool>",
+    "<pool type='dir'></pool>",
+    "<pool type='dir'><name/></pool>",
+])
+def test_wrong_document_names_the_origin(text):
+    with pytest.raises(StorageError) as caught:
+        pool_from_xml(text, origin="/somewhere/p.xml")
+    assert str(caught.value) == "/somewhere/p.xml is not a libvirt storage pool definition"
+
+
+def test_external_entity_is_not_expanded(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT")
+    text = ('<?xml version="1.0"?>\n<!DOCTYPE pool [<!ENTITY leak SYSTEM "file://%s">]>\n'
+            '<pool type="dir"><name>p&leak;</name><uuid>%s</uuid><target><path>/p&leak;</path></target></pool>'
+            % (secret, UUID))
+    try:
+        pool = pool_from_xml(text)
+    except StorageError:
+        return  # refusing the document is fine too
+    assert "TOP-SECRET" not in repr(pool)
+    assert pool.name == "p"
+
+
+def test_billion_laughs_is_not_expanded():
+    entities = ['<!ENTITY lol0 "lol">']
+    for level in range(1, 10):
+        entities.append('<!ENTITY lol%d "%s">' % (level, ("&lol%d;" % (level - 1)) * 10))
+    text = ('<?xml version="1.0"?>\n<!DOCTYPE pool [%s]>\n'
+            '<pool type="dir"><name>x</name><uuid>%s</uuid><target><path>/p</path>'
+            '<permissions><label>&lol9;</label></permissions></target></pool>' % ("".join(entities), UUID))
+    try:
+        pool = pool_from_xml(text)
+    except StorageError:
+        return  # refusing the document is fine too
+    # 10**9 * 3 characters if expanded
+    assert pool.permissions.label is None or len(pool.permissions.label) < 1000
+
+
+def test_missing_lxml_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(_xml, "etree", None)
+    with pytest.raises(StorageError) as caught:
+        pool_to_xml(POOLS["dir-minimal"])
+    assert "lxml" in str(caught.value)
+    with pytest.raises(StorageError):
+        pool_from_xml("<pool/>")
+
+
+VOLUMES = {
+    "raw": VolumeDef(name="disk.img", path="/srv/images/disk.img", key="/srv/images/disk.img", format="raw",
+                     capacity=10 * 1024 ** 3, allocation=4096),
+    "qcow2-overlay": VolumeDef(name="vm.qcow2", path="/srv/images/vm.qcow2", key="/srv/images/vm.qcow2",
+                               format="qcow2", capacity=20 * 1024 ** 3, allocation=200704,
+                               backing=[BackingStore("/srv/images/base.qcow2", "qcow2"),
+                                        BackingStore("/srv/images/root.raw", "raw")],
+                               permissions=Permissions(mode=0o600, owner=107, group=107,
+                                                       label="system_u:object_r:svirt_image_t:s0")),
+    "backing-unknown-format": VolumeDef(name="o.qcow2", path="/p/o.qcow2", key="/p/o.qcow2", format="qcow2",
+                                        capacity=512, allocation=0, backing=[BackingStore("/p/b")]),
+    "vmdk": VolumeDef(name="d.vmdk", path="/p/d.vmdk", key="/p/d.vmdk", format="vmdk", capacity=1024 ** 2,
+                      allocation=65536, permissions=Permissions(mode=0o644)),
+}
+
+
+@pytest.mark.parametrize("key", sorted(VOLUMES))
+def test_volume_xml_validates(key, volume_schema):
+    volume_schema(volume_to_xml(VOLUMES[key]))
+
+
+def test_volume_xml_content():
+    vol = VOLUMES["qcow2-overlay"]
+    root = etree.fromstring(volume_to_xml(vol).encode("utf-8"))
+    assert root.tag == "volume" and root.get("type") == "file"
+    assert root.findtext("name") == "vm.qcow2"
+    assert root.findtext("key") == "/srv/images/vm.qcow2"
+    assert root.findtext("capacity") == str(20 * 1024 ** 3)
+    assert root.find("capacity").get("unit") == "bytes"
+    assert root.findtext("allocation") == "200704"
+    assert root.findtext("target/path") == "/srv/images/vm.qcow2"
+    assert root.find("target/format").get("type") == "qcow2"
+    assert root.findtext("target/permissions/mode") == "0600"
+    assert root.findtext("target/permissions/owner") == "107"
+    # only the first link of the chain is described, as libvirt does
+    assert root.findtext("backingStore/path") == "/srv/images/base.qcow2"
+    assert root.find("backingStore/format").get("type") == "qcow2"
+    assert len(root.findall("backingStore")) == 1
+
+
+def test_volume_without_backing_has_no_backing_store():
+    root = etree.fromstring(volume_to_xml(VOLUMES["raw"]).encode("utf-8"))
+    assert root.find("backingStore") is None
+    assert root.find("target/permissions") is None
+    root = etree.fromstring(volume_to_xml(VOLUMES["backing-unknown-format"]).encode("utf-8"))
+    assert root.find("backingStore/format") is None
+
+
+def test_permissions_as_dict():
+    assert FULL_PERMS.as_dict() == {"mode": "0711", "owner": 107, "group": 0,
+                                    "label": "system_u:object_r:virt_image_t:s0"}
+    assert Permissions().as_dict() == {"mode": None, "owner": None, "group": None, "label": None}
+    assert Permissions(mode=0o7).as_dict()["mode"] == "0007"
+
+
+def test_pool_source_is_empty():
+    assert PoolSource().is_empty()
+    assert not PoolSource(dir="/x").is_empty()
+    assert not PoolSource(devices=("/dev/sda",)).is_empty()
+
+
+def test_the_schema_check_can_fail(pool_schema, volume_schema):
+    """Guard against a validator that accepts anything."""
+    with pytest.raises(pytest.fail.Exception):
+        pool_schema(pool_to_xml(PoolDef(name="x", type="dir", uuid=UUID)))  # dir pools need a target
+    with pytest.raises(pytest.fail.Exception):
+        pool_schema(pool_to_xml(PoolDef(name="x", type="dir", uuid="not-a-uuid", target_path="/x")))
+    with pytest.raises(pytest.fail.Exception):
+        volume_schema(volume_to_xml(VolumeDef(name="v", path="/p/v", key="k", format="raw",
+                                              capacity=-1, allocation=1)))

@@ -137,6 +137,7 @@ options:
   permissions:
     description:
       - Permissions of the volume file, set at creation and kept in line afterwards.
+      - A new volume gets mode V(0600) (libvirt's default) unless O(permissions.mode) is set.
     type: dict
     suboptions:
       mode:

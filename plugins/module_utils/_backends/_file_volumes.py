@@ -21,6 +21,7 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._xml import Back
 # A volume is made under this name and renamed when complete, so an
 # interrupted run never leaves something a later run would take as done.
 TEMP_PREFIX = ".poolcraft-tmp-"
+DEFAULT_VOLUME_MODE = 0o600
 _FICLONE = 0x40049409
 _WIPE_CHUNK = 1 << 20
 _MAX_CHAIN = 16
@@ -140,12 +141,14 @@ class FileVolumes(object):
         temp = os.path.join(pool.target_path, TEMP_PREFIX + spec.name)
         if os.path.lexists(temp):
             os.unlink(temp)  # left by an interrupted run: never a finished volume
-        method = "create"
+        method = None  # clone_method is reported for clones only
         try:
             if spec.clone is not None:
                 method = self._clone_into(temp, spec)
             else:
                 self._create(temp, spec)
+            # libvirt's default for new volumes, whichever way the file was made
+            os.chmod(temp, DEFAULT_VOLUME_MODE)
             _perms.apply(temp, spec.permissions, self.runner)
             # link() fails if something appeared under the final name meanwhile: never clobber.
             os.link(temp, final)

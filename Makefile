@@ -1,7 +1,8 @@
 # Build and test plumbing of the poolcraft.storage collection.
 #
-#   make test         deps + every host test tier (what CI runs: .ci/run)
-#   make test-host    sanity + units + integration
+#   make test         deps + the host tier + the VM tier (what CI runs: .ci/run)
+#   make test-host    sanity + units + integration on this host
+#   make test-vm      integration targets marked needs/vm, in the test VM (tests/vm)
 #   make sanity       ansible-test sanity (no ignore files) + changelog lint
 #   make units        ansible-test units
 #   make integration  ansible-test integration, locally, destructive targets too
@@ -49,7 +50,7 @@ NAME := $(shell sed -n 's/^name:[[:space:]]*\([A-Za-z0-9_]*\).*/\1/p' $(ROOT)/ga
 VERSION := $(shell sed -n 's/^version:[[:space:]]*\([0-9A-Za-z.+-]*\).*/\1/p' $(ROOT)/galaxy.yml)
 TARBALL := $(BUILD)/$(NAMESPACE)-$(NAME)-$(VERSION).tar.gz
 
-.PHONY: help deps tree sanity units integration test-host test build install demo-playbook demo bench clean distclean
+.PHONY: help deps tree sanity units integration test-host test-vm test build install demo-playbook demo bench clean distclean
 
 help:
 	@sed -n 's/^#   //p' $(ROOT)/Makefile
@@ -72,10 +73,11 @@ integration: deps
 test-host: sanity units integration
 	@echo "test-host: sanity, units and integration passed ($$(( $$(date +%s) - $(START) ))s in all)"
 
-# A VM test tier (targets that need their own kernel) will hook in here, as
-# test-vm, once it has targets; none exists yet.
-test: deps test-host
-	@echo "test: deps and all host tiers passed ($$(( $$(date +%s) - $(START) ))s in all)"
+test-vm: deps
+	@$(STAGE) test-vm $(ROOT)/scripts/test-vm
+
+test: deps test-host test-vm
+	@echo "test: deps, host and VM tiers passed ($$(( $$(date +%s) - $(START) ))s in all)"
 
 build: deps
 	@$(STAGE) build bash -c 'set -euo pipefail; \

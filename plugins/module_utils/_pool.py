@@ -17,6 +17,9 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._errors import N
 from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import PoolDef, PoolSource, pool_to_xml
 
+DEFAULT_FSTAB = "/etc/fstab"
+# PoolDef fields as the task names them
+_OPTION_OF = {"target_path": "target.path", "permissions": "target.permissions"}
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 
 
@@ -31,7 +34,11 @@ def validate_name(name, option="name"):
 
 
 def is_active(stored, backend):
-    """Running: started since boot, or autostarted at boot and not stopped since."""
+    """Running: what the host shows (a mount, ...), else started since boot,
+    or autostarted at boot and not stopped since."""
+    live = backend.live_state(stored.definition)
+    if live is not None:
+        return live
     if stored.marked is not None:
         return stored.marked == "running"
     return stored.autostart and backend.is_built(stored.definition)
@@ -45,6 +52,8 @@ def describe(stored, backend, with_volumes=False):
             "state": "running" if active else "stopped",
             "persistent": stored.persistent, "autostart": stored.autostart,
             "target": {"path": pool.target_path, "permissions": pool.permissions.as_dict()},
+            "source": {"devices": list(pool.source.devices), "format": pool.source.format},
+            "mount_options": list(pool.mount_options),
             "capacity": None, "allocation": None, "available": None, "volume_count": None,
             "xml": pool_to_xml(pool)}
     if active:
@@ -63,15 +72,20 @@ def volume_info(vol):
             "permissions": vol.permissions.as_dict()}
 
 
+def summary(pool, state, persistent, autostart):
+    """Before/after for diff mode: the definition and how it runs."""
+    return {"name": pool.name, "uuid": pool.uuid, "type": pool.type, "state": state,
+            "persistent": persistent, "autostart": autostart,
+            "source": {"devices": list(pool.source.devices), "format": pool.source.format},
+            "mount_options": list(pool.mount_options),
+            "target": {"path": pool.target_path, "permissions": pool.permissions.as_dict()}}
+
+
 def _state_summary(stored, backend):
-    """Before/after for diff mode: the definition and how it is running."""
     if stored is None:
         return {"state": "absent"}
-    pool = stored.definition
-    return {"name": pool.name, "uuid": pool.uuid, "type": pool.type,
-            "state": "running" if is_active(stored, backend) else "stopped",
-            "persistent": stored.persistent, "autostart": stored.autostart,
-            "target": {"path": pool.target_path, "permissions": pool.permissions.as_dict()}}
+    return summary(stored.definition, "running" if is_active(stored, backend) else "stopped",
+                   stored.persistent, stored.autostart)
 
 
 class PoolManager(object):
@@ -81,6 +95,7 @@ class PoolManager(object):
         self.runner = runner
         self.store = store
         self.name = params.get("name")
+        self.settings = {"fstab": params.get("fstab") or DEFAULT_FSTAB}
         self.backend = None
         self.stored = None
         self._after = None
@@ -120,10 +135,24 @@ class PoolManager(object):
         perms = _perms.from_params(target.get("permissions"), "target.permissions") \
             if target.get("permissions") is not None else (current.permissions if current else _perms.from_params(None))
         new_uuid = params.get("uuid") or (current.uuid if current else str(uuidlib.uuid4()))
-        desired = PoolDef(name=self.name, type=pool_type, uuid=str(uuidlib.UUID(new_uuid)),
-                          target_path=os.path.normpath(path) if path else None, permissions=perms,
-                          source=current.source if current else PoolSource())
-        return desired
+        mount_options = params.get("mount_options")
+        return PoolDef(name=self.name, type=pool_type, uuid=str(uuidlib.UUID(new_uuid)),
+                       target_path=os.path.normpath(path) if path else None, permissions=perms,
+                       source=self._desired_source(current),
+                       mount_options=tuple(mount_options) if mount_options is not None else
+                       (current.mount_options if current else ()))
+
+    def _desired_source(self, current):
+        given = self.params.get("source")
+        if given is None:
+            return current.source if current else PoolSource()
+        devices = list(given.get("devices") or [])
+        if given.get("device"):
+            devices.insert(0, given["device"])
+        for device in devices:
+            if not os.path.isabs(device):
+                raise ValidationError("source.device", device, "must be an absolute path")
+        return PoolSource(devices=tuple(devices), format=given.get("format"))
 
     # -- planning ------------------------------------------------------------
 
@@ -133,10 +162,10 @@ class PoolManager(object):
         if state == "absent":
             if self.stored is None:
                 return []
-            self.backend = backend_for(self.stored.definition.type, self.runner)
+            self.backend = backend_for(self.stored.definition.type, self.runner, self.settings)
             return self._plan_absent()
         desired = self._desired()
-        self.backend = backend_for(desired.type, self.runner)
+        self.backend = backend_for(desired.type, self.runner, self.settings)
         self.backend.validate(desired)
         return self._plan_present(desired, state)
 
@@ -166,48 +195,66 @@ class PoolManager(object):
         return persistent
 
     def _plan_present(self, desired, state):
-        name, stored, backend = self.name, self.stored, self.backend
         persistent = self._check_persistence(state)
-        actions = []
-        active = stored is not None and is_active(stored, backend)
-        if stored is None:
-            actions.append(Action("define pool %r (%s, %s)" % (name, desired.type, "persistent" if persistent else "transient"),
-                                  lambda: self._define(desired, persistent, active=False)))
-        else:
-            changed = [f for f in ("target_path", "permissions", "uuid") if getattr(desired, f) != getattr(stored.definition, f)]
-            if "target_path" in changed and active:
-                raise StorageError("pool %r is running from %s; stop it before changing target.path"
-                                   % (name, stored.definition.target_path))
-            if changed or persistent != stored.persistent:
-                what = ", ".join(changed) if changed else ("make persistent" if persistent else "make transient")
-                actions.append(Action("update definition of pool %r (%s)" % (name, what),
-                                      lambda: self._define(desired, persistent, active)))
+        active = self.stored is not None and is_active(self.stored, self.backend)
         autostart = self.params.get("autostart")
-        was_autostart = stored.autostart if stored else False
-        if autostart is not None and persistent and autostart != was_autostart:
-            actions.append(Action("%s autostart of pool %r" % ("enable" if autostart else "disable", name),
-                                  lambda: self._set_autostart(desired, autostart, active)))
-        built = backend.is_built(desired)
-        if self.params.get("build") and not built:
-            actions.append(Action("build pool %r (create %s)" % (name, desired.target_path),
-                                  lambda: backend.build(desired)))
-            built = True
-        elif built and backend.target_drift(desired):
-            actions.append(Action("set %s of %s" % ("/".join(backend.target_drift(desired)), desired.target_path),
-                                  lambda: backend.fix_target(desired)))
+        if autostart is None or not persistent:
+            autostart = bool(self.stored and self.stored.autostart) and persistent
+        actions = self._plan_definition(desired, persistent, active)
+        actions += self._plan_autostart(desired, autostart, active)
+        built, build_actions = self._plan_build(desired)
+        actions += build_actions
         if state == "running" and not active:
             if not built:
-                raise NotFoundError("target.path %s of pool %r does not exist; set build: true to create it"
-                                    % (desired.target_path, name))
-            actions.append(Action("start pool %r" % name, lambda: self._start(desired)))
+                raise NotFoundError("pool %r is not built (%s); set build: true to create it"
+                                    % (self.name, self.backend.unbuilt_reason(desired)))
+            actions.append(Action("start pool %r" % self.name, lambda: self._start(desired)))
         elif state == "stopped" and active:
-            actions.append(Action("stop pool %r" % name, lambda: self._stop(desired, persistent)))
-        self._after = dict(_state_summary(stored, backend) if stored else {},
-                           name=name, uuid=desired.uuid, type=desired.type, persistent=persistent,
-                           autostart=autostart if autostart is not None and persistent else (was_autostart and persistent),
-                           state="running" if state == "running" or (active and state == "present") else "stopped",
-                           target={"path": desired.target_path, "permissions": desired.permissions.as_dict()})
+            actions.append(Action("stop pool %r" % self.name, lambda: self._stop(desired, persistent)))
+        self._after = dict(summary(desired, state="running" if state == "running" or (active and state == "present") else "stopped",
+                                   persistent=persistent, autostart=autostart))
         return actions
+
+    def _plan_definition(self, desired, persistent, active):
+        name, stored = self.name, self.stored
+        if stored is None:
+            return [Action("define pool %r (%s, %s)" % (name, desired.type, "persistent" if persistent else "transient"),
+                           lambda: self._define(desired, persistent, active=False))]
+        changed = [f for f in ("target_path", "permissions", "uuid", "source", "mount_options")
+                   if getattr(desired, f) != getattr(stored.definition, f)]
+        moved = [_OPTION_OF.get(f, f) for f in ("target_path", "source", "mount_options") if f in changed]
+        if moved and active:
+            raise StorageError("pool %r is running; stop it before changing %s" % (name, ", ".join(moved)))
+        if not changed and persistent == stored.persistent:
+            return []
+        what = ", ".join(_OPTION_OF.get(f, f) for f in changed) if changed else ("make persistent" if persistent else "make transient")
+        return [Action("update definition of pool %r (%s)" % (name, what), lambda: self._define(desired, persistent, active))]
+
+    def _plan_autostart(self, desired, autostart, active):
+        """The store's autostart mark and the host's own boot mechanism (fstab, ...) both follow autostart."""
+        was = bool(self.stored and self.stored.autostart)
+        native = self.backend.autostart_steps(desired, autostart)
+        if autostart == was and not native:
+            return []
+        words = "%s autostart of pool %r" % ("enable" if autostart else "disable", self.name)
+        if native:
+            words += " (%s)" % "; ".join(native)
+        return [Action(words, lambda: self._set_autostart(desired, autostart, active))]
+
+    def _plan_build(self, desired):
+        """(built, actions): build only what is missing, and only when asked."""
+        backend, actions = self.backend, []
+        if self.params.get("build"):
+            steps = backend.build_steps(desired, self.params.get("overwrite"))
+            if steps:
+                actions.append(Action("build pool %r (%s)" % (self.name, "; ".join(steps)),
+                                      lambda: backend.build(desired, self.params.get("overwrite"))))
+                return True, actions
+        built = backend.is_built(desired)
+        drift = backend.target_drift(desired) if built else []
+        if drift:
+            actions.append(Action("set %s of %s" % ("/".join(drift), desired.target_path), lambda: backend.fix_target(desired)))
+        return built, actions
 
     # -- doing ---------------------------------------------------------------
 
@@ -224,6 +271,7 @@ class PoolManager(object):
         if active and self.stored.marked is None:
             # running only because it autostarted at boot: record that, or losing autostart would stop it
             self.store.mark_running(pool.name, pool_to_xml(pool, self.backend.refresh(pool)))
+        self.backend.set_autostart(pool, enabled)
         self.store.set_autostart(pool.name, enabled)
 
     def _start(self, pool):
@@ -235,6 +283,7 @@ class PoolManager(object):
         self.store.mark_stopped(pool.name, persistent)
 
     def _undefine(self, pool):
+        self.backend.set_autostart(pool, False)
         self.store.mark_stopped(pool.name, False)
         self.store.remove_persistent(pool.name)
 
@@ -250,5 +299,5 @@ class PoolManager(object):
         stored = self.store.get(self.name) if self.name else None
         if stored is None:
             return {"pool": {"name": self.name, "state": "absent"}}
-        return {"pool": describe(stored, backend_for(stored.definition.type, self.runner),
+        return {"pool": describe(stored, backend_for(stored.definition.type, self.runner, self.settings),
                                  with_volumes=self.params.get("list_volumes"))}

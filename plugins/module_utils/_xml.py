@@ -13,6 +13,9 @@ from typing import List, Optional
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
 
+# libvirt keeps fs/netfs mount options in its own namespace
+FS_NS = "http://libvirt.org/schemas/storagepool/fs/1.0"
+
 LXML_IMPORT_ERROR = None
 try:
     from lxml import etree
@@ -55,6 +58,7 @@ class PoolDef:
     target_path: Optional[str] = None
     permissions: Permissions = field(default_factory=Permissions)
     source: PoolSource = field(default_factory=PoolSource)
+    mount_options: tuple = ()
 
     def with_changes(self, **changes):
         return replace(self, **changes)
@@ -122,7 +126,7 @@ def _tostring(root):
 def pool_to_xml(pool, status=None):
     """The libvirt pool XML; status (capacity, allocation, available) is for live pools only."""
     require_lxml()
-    root = etree.Element("pool", type=pool.type)
+    root = etree.Element("pool", type=pool.type, nsmap={"fs": FS_NS} if pool.mount_options else None)
     _sub(root, "name", pool.name)
     _sub(root, "uuid", pool.uuid)
     if status is not None:
@@ -146,6 +150,10 @@ def pool_to_xml(pool, status=None):
         target = _sub(root, "target")
         _sub(target, "path", pool.target_path)
         _permissions_xml(target, pool.permissions)
+    if pool.mount_options:
+        opts = _sub(root, "{%s}mount_opts" % FS_NS)
+        for option in pool.mount_options:
+            _sub(opts, "{%s}option" % FS_NS, name=option)
     return _tostring(root)
 
 
@@ -188,9 +196,11 @@ def pool_from_xml(text, origin="pool definition"):
             dir=directory.get("path") if directory is not None else None,
             name=_text(src, "name"),
             format=fmt.get("type") if fmt is not None else None)
+    mount_options = tuple(opt.get("name") for opt in root.findall("{%s}mount_opts/{%s}option" % (FS_NS, FS_NS)))
     return PoolDef(name=_text(root, "name"), type=root.get("type"), uuid=_text(root, "uuid"),
                    target_path=_text(root, "target/path"),
-                   permissions=_permissions_from(root.find("target/permissions")), source=source)
+                   permissions=_permissions_from(root.find("target/permissions")), source=source,
+                   mount_options=mount_options)
 
 
 def volume_to_xml(vol):

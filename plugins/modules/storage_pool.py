@@ -63,6 +63,43 @@ options:
           label:
             description: SELinux context; applied only where SELinux is active.
             type: str
+  source:
+    description:
+      - What the pool is made from. Which fields a pool type needs is said under each type.
+    type: dict
+    suboptions:
+      device:
+        description:
+          - The block device of an C(fs) pool (a path; stable links such as C(/dev/disk/by-id/...) are kept as given).
+        type: str
+      devices:
+        description:
+          - Several block devices, for pool types made of more than one.
+        type: list
+        elements: str
+      format:
+        description:
+          - For C(fs) pools, the filesystem (V(ext4), V(xfs), V(btrfs), ...), or V(auto) to accept whatever
+            filesystem the device holds.
+        type: str
+  mount_options:
+    description:
+      - Mount options of C(fs) pools, kept in the definition as libvirt keeps them.
+    type: list
+    elements: str
+  overwrite:
+    description:
+      - Allow O(build) to destroy what a device holds. Without it, a device that carries any signature
+        (filesystem, partition table, LVM, RAID, swap, LUKS) is refused, with the signature in the message.
+      - A device that is in use (mounted, held by another device, active swap) is refused even with it.
+    type: bool
+    default: false
+  fstab:
+    description:
+      - The fstab file that holds the boot-time mount of autostarted C(fs) pools.
+        Change it only for images, chroots or tests.
+    type: path
+    default: /etc/fstab
   state:
     description:
       - V(present) defines the pool (it stays stopped if it is new).
@@ -246,6 +283,14 @@ def main():
                 "path": {"type": "path"},
                 "permissions": {"type": "dict", "options": PERMISSIONS_SPEC},
             }},
+            source={"type": "dict", "options": {
+                "device": {"type": "str"},
+                "devices": {"type": "list", "elements": "str"},
+                "format": {"type": "str"},
+            }},
+            mount_options={"type": "list", "elements": "str"},
+            overwrite={"type": "bool", "default": False},
+            fstab={"type": "path", "default": "/etc/fstab"},
             state={"type": "str", "default": "present", "choices": ["present", "running", "stopped", "absent"]},
             build={"type": "bool", "default": False},
             autostart={"type": "bool"},

@@ -18,9 +18,9 @@ BACKENDS = {
 POOL_TYPES = tuple(sorted(BACKENDS))
 
 
-def backend_for(pool_type, runner):
+def backend_for(pool_type, runner, settings=None):
     try:
         backend_class = BACKENDS[pool_type]
     except KeyError:
         raise ValidationError("type", pool_type, "unknown pool type; known: %s" % ", ".join(POOL_TYPES))
-    return backend_class(runner)
+    return backend_class(runner, settings)

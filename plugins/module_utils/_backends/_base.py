@@ -18,7 +18,7 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._errors import N
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, Permissions
 
 # The operations a pool type may have; supports() answers only for these.
-OPERATIONS = ("build", "start", "stop", "delete", "refresh", "list_volumes", "get_volume",
+OPERATIONS = ("build", "build_steps", "start", "stop", "delete", "refresh", "list_volumes", "get_volume",
               "create_volume", "resize_volume", "delete_volume")
 
 
@@ -65,8 +65,10 @@ class PoolBackend(object):
     required_source = ()
     needs_target_path = True
 
-    def __init__(self, runner):
+    def __init__(self, runner, settings=None):
         self.runner = runner
+        # host-wide settings from the task, such as the fstab path
+        self.settings = settings or {}
 
     @classmethod
     def supports(cls, operation):
@@ -101,8 +103,29 @@ class PoolBackend(object):
         """Whether the underlying storage exists (libvirt's checkPool)."""
         return True
 
-    def build(self, pool):
+    def unbuilt_reason(self, pool):
+        """Why is_built() is false, for the error message."""
+        return "target.path %s does not exist" % pool.target_path
+
+    def build_steps(self, pool, overwrite):
+        """What build would do, in words; [] when the storage is there already.
+        Raises when the build must be refused (a signature without overwrite, a device in use)."""
         self._unsupported("build")
+
+    def build(self, pool, overwrite):
+        self._unsupported("build")
+
+    def live_state(self, pool):
+        """True/False where the host itself shows whether the pool runs (a mount);
+        None where only the store's records can tell (dir pools)."""
+        return None
+
+    def autostart_steps(self, pool, enabled):
+        """What the host's own boot mechanism needs changed so the pool does (not) come up at boot."""
+        return []
+
+    def set_autostart(self, pool, enabled):
+        """Bring the host's boot mechanism in line; nothing to do for types that need none."""
 
     def start(self, pool):
         self._unsupported("start")

@@ -22,7 +22,10 @@ class DirBackend(FileVolumes, PoolBackend):
     def is_built(self, pool):
         return os.path.isdir(pool.target_path)
 
-    def build(self, pool):
+    def build_steps(self, pool, overwrite):
+        return [] if self.is_built(pool) else ["create %s" % pool.target_path]
+
+    def build(self, pool, overwrite):
         # Only what is missing is made; an existing directory is kept as it is.
         os.makedirs(pool.target_path, 0o755, exist_ok=True)
         _perms.apply(pool.target_path, pool.permissions, self.runner)

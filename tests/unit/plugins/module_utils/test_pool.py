@@ -229,7 +229,7 @@ def test_make_persistent_and_transient(env):
 def test_change_target_path_of_a_stopped_pool(env):
     env.apply()
     new_path = env.images + "-new"
-    assert env.descriptions(target={"path": new_path}) == ["update definition of pool 'images' (target_path)"]
+    assert env.descriptions(target={"path": new_path}) == ["update definition of pool 'images' (target.path)"]
     env.apply(target={"path": new_path + "/"})
     assert env.stored().definition.target_path == new_path  # normalised
 
@@ -239,7 +239,7 @@ def test_target_permissions_drift(env):
     os.chmod(env.images, 0o755)
     perms = {"mode": "0700", "owner": None, "group": None, "label": None}
     assert env.descriptions(state="running", target={"path": env.images, "permissions": perms}) == [
-        "update definition of pool 'images' (permissions)",
+        "update definition of pool 'images' (target.permissions)",
         "set mode of %s" % env.images]
     env.apply(state="running", target={"path": env.images, "permissions": perms})
     assert stat.S_IMODE(os.stat(env.images).st_mode) == 0o700

@@ -148,7 +148,7 @@ def test_dir_build_start_delete(tmp_path, quiet_runner):
     with pytest.raises(NotFoundError) as caught:
         backend.start(pool)
     assert "build: true" in str(caught.value)
-    backend.build(pool)
+    backend.build(pool, overwrite=False)
     assert os.path.isdir(pool.target_path)
     backend.start(pool)
     backend.stop(pool)
@@ -164,7 +164,7 @@ def test_dir_build_start_delete(tmp_path, quiet_runner):
 
 def test_dir_build_keeps_existing_content(tmp_path, quiet_runner):
     (tmp_path / "keep").write_text("data")
-    DirBackend(quiet_runner).build(dir_pool(tmp_path))
+    DirBackend(quiet_runner).build(dir_pool(tmp_path), overwrite=False)
     assert (tmp_path / "keep").read_text() == "data"
 
 

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Self-test of the test VM: proves the kernel subsystems the host lacks.
 # A guest script for script mode; needs two extra disks:
 #

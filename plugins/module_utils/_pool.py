@@ -179,6 +179,7 @@ class PoolManager(object):
                 count = len(self.backend.list_volumes(pool))
                 if count:
                     raise StorageError("pool %r still holds %d volumes; remove them before purge" % (name, count))
+            self.backend.check_delete(pool)
             actions.append(Action("delete the storage of pool %r (%s)" % (name, pool.target_path),
                                   lambda: self.backend.delete(pool)))
         actions.append(Action("undefine pool %r" % name, lambda: self._undefine(pool)))

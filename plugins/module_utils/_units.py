@@ -26,7 +26,7 @@ for _power, _letter in enumerate(_BINARY, start=1):
 # Nothing on Linux addresses more than this (off_t is signed 64-bit).
 MAX_SIZE = 2 ** 63 - 1
 
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+_SIZE_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 
 
 def parse_size(value, option="size"):

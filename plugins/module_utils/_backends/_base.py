@@ -136,6 +136,9 @@ class PoolBackend(object):
     def delete(self, pool):
         self._unsupported("delete")
 
+    def check_delete(self, pool):
+        """Raise now, at plan time, if delete() would refuse: a purge must not stop a pool and then fail."""
+
     def refresh(self, pool):
         """PoolStatus of a started pool."""
         self._unsupported("refresh")

@@ -38,14 +38,16 @@ class DirBackend(FileVolumes, PoolBackend):
     def stop(self, pool):
         """Nothing to release for a directory."""
 
-    def delete(self, pool):
-        if not os.path.isdir(pool.target_path):
-            return
-        entries = os.listdir(pool.target_path)
+    def check_delete(self, pool):
+        entries = os.listdir(pool.target_path) if os.path.isdir(pool.target_path) else []
         if entries:
             raise StorageError("pool %r: target.path %s is not empty (%d entries); delete its volumes first"
                                % (pool.name, pool.target_path, len(entries)))
-        os.rmdir(pool.target_path)
+
+    def delete(self, pool):
+        if os.path.isdir(pool.target_path):
+            self.check_delete(pool)
+            os.rmdir(pool.target_path)
 
     def target_drift(self, pool):
         if not self.is_built(pool):

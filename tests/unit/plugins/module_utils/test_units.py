@@ -78,8 +78,8 @@ def test_result_is_int():
 
 @pytest.mark.parametrize("value, reason", [
     (-1, "negative"),
-    ("-1G", "not a size"),
-    ("-5", "not a size"),
+    ("-1G", "cannot be negative"),
+    ("-5", "cannot be negative"),
     ("10X", "unknown size unit 'X'"),
     ("10 GiBs", "unknown size unit 'GiBs'"),
     ("1Zi", "unknown size unit"),

@@ -131,9 +131,12 @@ class Scanner(object):
     # -- which devices ------------------------------------------------------
 
     def list(self):
-        """{kernel name: devpath} of every block device."""
+        """{kernel name: devpath} of every block device (detached loop devices left out once
+        /proc/partitions is loaded)."""
         found = {}
         for name in _sysfs.listdir(self.class_dir):
+            if self.detached(name):
+                continue
             link = _sysfs.readlink(os.path.join(self.class_dir, name))
             if link is not None:
                 found[name] = os.path.normpath(os.path.join("/class/block", link))
@@ -171,9 +174,7 @@ class Scanner(object):
         if name.startswith(STACKING):
             raw.slaves = _sysfs.listdir(base + "slaves")
         if raw.parent is not None:
-            start = _sysfs.read_int(base + "start")
-            raw.start = None if start is None else start * 512
-            raw.partition = _sysfs.read_int(base + "partition")
+            pass  # start and number come with the udev record below, or from sysfs after it
         else:
             raw.logical = _sysfs.read_int(base + "queue/logical_block_size")
             raw.physical = _sysfs.read_int(base + "queue/physical_block_size")
@@ -188,11 +189,20 @@ class Scanner(object):
             record = _sysfs.read("%s/b%s" % (self.udev_data, raw.maj_min))
         raw.has_record = record is not None
         raw.props, raw.links = _sysfs.parse_udev_record(record)
+        if raw.parent is not None:
+            # udev's blkid read both from the partition table (in 512-byte sectors); sysfs has them too
+            start = _int(raw.props.get("ID_PART_ENTRY_OFFSET"))
+            if start is None:
+                start = _sysfs.read_int(base + "start")
+            raw.start = None if start is None else start * 512
+            raw.partition = _int(raw.props.get("ID_PART_ENTRY_NUMBER"))
+            if raw.partition is None:
+                raw.partition = _sysfs.read_int(base + "partition")
         return raw
 
     def load_devnums(self):
         """Read /proc/partitions: the major:minor of every device that is not empty."""
-        self._devnums = parse_proc_partitions(_sysfs.read(self.proc_partitions))
+        self._devnums = parse_proc_partitions(_sysfs.read_all(self.proc_partitions))
 
     def detached(self, name):
         """A loop device with no backing file (empty, so not in /proc/partitions): left out,
@@ -201,9 +211,9 @@ class Scanner(object):
 
     def scan(self, patterns=None):
         """{name: RawDevice} of the selected devices (all when patterns is empty)."""
-        found = self.list()
         self.load_devnums()
-        names = [name for name in self.select(found, patterns) if not self.detached(name)]
+        found = self.list()
+        names = self.select(found, patterns)
         return dict((name, self.probe(name, found[name])) for name in names)
 
     def udev_running(self):
@@ -233,17 +243,16 @@ def device_facts(raw, disk=None):
     """
     props = raw.props
     kind = "part" if raw.parent else device_type(raw.name, None)
-    source = disk if disk is not None else raw
-    info = {
-        "name": raw.name, "type": kind, "maj_min": raw.maj_min, "size": raw.size, "read_only": raw.ro,
-        "logical_sector_size": source.logical, "physical_sector_size": source.physical,
-        "rotational": source.rotational, "removable": source.removable,
-    }
-    links = _sysfs.group_links(raw.links)
+    info = {"name": raw.name, "type": kind, "maj_min": raw.maj_min, "size": raw.size, "read_only": raw.ro}
+    if raw.parent is None:  # a partition has its disk's, not repeated
+        info.update(logical_sector_size=raw.logical, physical_sector_size=raw.physical,
+                    rotational=raw.rotational, removable=raw.removable)
+    links = _sysfs.stable_links(raw.links)
     if links:
         info["links"] = links
     if raw.slaves:
         info["slaves"] = list(raw.slaves)
+    source = disk if disk is not None else raw
     vendor, model = _vendor_model(source)
     _optional(info, "vendor", vendor)
     _optional(info, "model", model)
@@ -259,14 +268,11 @@ def device_facts(raw, disk=None):
         info["parent"] = raw.parent
         info["partition"] = {
             "number": raw.partition if raw.partition is not None else _int(props.get("ID_PART_ENTRY_NUMBER")),
-            "start": raw.start, "size": raw.size,
-            "type": props.get("ID_PART_ENTRY_TYPE"), "name": _sysfs.unescape_udev(props.get("ID_PART_ENTRY_NAME")),
-            "uuid": props.get("ID_PART_ENTRY_UUID"),
+            "start": raw.start, "type": props.get("ID_PART_ENTRY_TYPE"),
+            "name": _sysfs.unescape_udev(props.get("ID_PART_ENTRY_NAME")), "uuid": props.get("ID_PART_ENTRY_UUID"),
         }
     if props.get("ID_FS_TYPE"):
-        info["fs"] = {"type": props["ID_FS_TYPE"], "usage": props.get("ID_FS_USAGE"),
-                      "uuid": props.get("ID_FS_UUID"), "label": props.get("ID_FS_LABEL"),
-                      "version": props.get("ID_FS_VERSION")}
+        info["fs"] = {"type": props["ID_FS_TYPE"], "uuid": props.get("ID_FS_UUID"), "label": props.get("ID_FS_LABEL")}
     if kind == "dm":
         uuid = props.get("DM_UUID")
         info["dm"] = {"name": props.get("DM_NAME"), "uuid": uuid, "kind": dm_kind(uuid)}

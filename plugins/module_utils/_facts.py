@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
@@ -44,6 +45,15 @@ ARGUMENT_SPEC = {
 
 SUBSETS = ("devices", "iscsi", "lvm", "mounts", "multipath", "pools", "scsi_hosts")
 NEEDS_PYUDEV = frozenset(("devices", "iscsi", "multipath", "scsi_hosts"))
+
+
+class MissingLibrary(StorageError):
+    """A Python library a subset needs is not installed on the managed host."""
+
+    def __init__(self, library, traceback_text):
+        super(MissingLibrary, self).__init__("missing Python library %s" % library)
+        self.library = library
+        self.traceback = traceback_text
 
 
 def resolve_subsets(requested):
@@ -76,6 +86,7 @@ class Gatherer(object):
         self.commands = []
         self._raw = None
         self._found = None
+        self._mounts = None
 
     def run(self, argv):
         self.commands.append(" ".join(argv[:2]))
@@ -85,8 +96,14 @@ class Gatherer(object):
 
     def found(self):
         if self._found is None:
+            self.scanner.load_devnums()
             self._found = self.scanner.list()
         return self._found
+
+    def mounts(self):
+        if self._mounts is None:
+            self._mounts = _mounts.read_mounts()
+        return self._mounts
 
     def raw_devices(self):
         """Every block device, read once (the devices subset may restrict its own output)."""
@@ -98,7 +115,6 @@ class Gatherer(object):
         """All devices; with `devices` given and only the devices subset, the selected ones
         plus what their facts depend on (their disks, and every stacking device for holders)."""
         found = self.found()
-        self.scanner.load_devnums()
         patterns = self.params.get("devices")
         names = set(found)
         if patterns and not ({"lvm", "multipath"} & self.subsets):
@@ -127,7 +143,7 @@ class Gatherer(object):
             facts["storage_iscsi"] = _scsi.iscsi_facts(self.context, self.found())
         if "mounts" in self.subsets:
             facts["storage_mounts"] = _mounts.mount_facts(
-                _mounts.read_mounts(), self.params.get("network_usage"), self.params.get("usage_timeout") or 5)
+                self.mounts(), self.params.get("network_usage"), self.params.get("usage_timeout") or 5)
         if "pools" in self.subsets:
             facts["storage_pools"] = self.pools()
         facts["storage_facts_info"] = {
@@ -145,7 +161,7 @@ class Gatherer(object):
         devices = {}
         for name, item in raw.items():
             devices[name] = _devices.device_facts(item, raw.get(item.parent))
-        mounts = _mounts.mounts_by_device(_mounts.read_mounts())
+        mounts = _mounts.mounts_by_device(self.mounts())
         _devices.link_devices(devices, mounts, _mounts.read_swaps())
         if patterns:
             devices = dict((name, info) for name, info in devices.items() if name in selected)
@@ -184,6 +200,11 @@ class Gatherer(object):
         return _lvm_report.parse_fullreport(out)
 
     def pools(self):
+        if not any(_has_definitions(self.params[key]) for key in ("config_dir", "runtime_dir")):
+            return {}  # nothing defined here: no need to load the store and lxml
+        from ansible_collections.poolcraft.storage.plugins.module_utils._xml import LXML_IMPORT_ERROR
+        if LXML_IMPORT_ERROR is not None:
+            raise MissingLibrary("lxml", LXML_IMPORT_ERROR)
         from ansible_collections.poolcraft.storage.plugins.module_utils._backends import backend_for
         from ansible_collections.poolcraft.storage.plugins.module_utils._pool import describe
         from ansible_collections.poolcraft.storage.plugins.module_utils._store import DefinitionStore
@@ -196,6 +217,13 @@ class Gatherer(object):
                 info.setdefault("volumes", [])
                 pools[info["name"]] = info
         return pools
+
+
+def _has_definitions(directory):
+    try:
+        return any(entry.endswith(".xml") and not entry.startswith(".") for entry in os.listdir(directory))
+    except OSError:
+        return False
 
 
 def _path_facts(item, name):
@@ -252,14 +280,12 @@ def gather_facts(module, runner=None, context=None):
         module.fail_json(msg=str(exc))
     if NEEDS_PYUDEV & subsets and PYUDEV_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("pyudev"), exception=PYUDEV_IMPORT_ERROR)
-    if "pools" in subsets:
-        from ansible_collections.poolcraft.storage.plugins.module_utils._xml import LXML_IMPORT_ERROR
-        if LXML_IMPORT_ERROR is not None:
-            module.fail_json(msg=missing_required_lib("lxml"), exception=LXML_IMPORT_ERROR)
     try:
         if context is None and pyudev is not None:
             context = pyudev.Context()
         facts = Gatherer(module.params, runner or Runner(), context).gather()
+    except MissingLibrary as exc:
+        module.fail_json(msg=missing_required_lib(exc.library), exception=exc.traceback)
     except StorageError as exc:
         module.fail_json(msg=str(exc))
     except (IOError, OSError) as exc:

@@ -89,11 +89,11 @@ def mounts_by_device(mounts):
 
 
 def read_mounts(path="/proc/self/mountinfo"):
-    return parse_mountinfo(_sysfs.read(path))
+    return parse_mountinfo(_sysfs.read_all(path))
 
 
 def read_swaps(path="/proc/swaps"):
-    return parse_swaps(_sysfs.read(path))
+    return parse_swaps(_sysfs.read_all(path))
 
 
 def _statvfs(path):

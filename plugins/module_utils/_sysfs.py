@@ -12,37 +12,45 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 
 SYS = "/sys"
 UDEV_DATA = "/run/udev/data"
 
-# Links udev makes under /dev/disk, as fact keys.
-LINK_KINDS = (
-    ("disk/by-id/", "by_id"),
-    ("disk/by-path/", "by_path"),
-    ("disk/by-uuid/", "by_uuid"),
-    ("disk/by-partuuid/", "by_partuuid"),
-    ("disk/by-label/", "by_label"),
-    ("disk/by-partlabel/", "by_partlabel"),
-    ("mapper/", "mapper"),
-)
+# The stable links udev makes, relative to /dev (by-diskseq and the loop links are left out).
+LINK_PREFIXES = ("disk/by-id/", "disk/by-path/", "disk/by-uuid/", "disk/by-partuuid/", "disk/by-label/",
+                 "disk/by-partlabel/", "mapper/")
 
 
 def read(path):
-    """The text of a sysfs attribute without its trailing newline, or None."""
+    """The text of a sysfs attribute (one read: sysfs gives all of it at once) without its
+    trailing newline, or None. Also for udev records (small files on tmpfs)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
     try:
-        data = os.read(fd, 65536)
-        if len(data) == 65536:  # /proc tables and large udev records: read to the end
-            chunks = [data]
-            while data:
-                data = os.read(fd, 65536)
-                chunks.append(data)
-            data = b"".join(chunks)
-        return data.decode("utf-8", "replace").rstrip("\n")
+        return os.read(fd, 65536).decode("utf-8", "replace").rstrip("\n")
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def read_all(path):
+    """The whole text of a file that may come in pieces (/proc tables come a page per read), or None."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks).decode("utf-8", "replace")
     except OSError:
         return None
     finally:
@@ -86,35 +94,25 @@ def parse_uevent(text):
     return result
 
 
+_RECORD_PROPERTY = re.compile(r"^E:([^=\n]+)=(.*)$", re.M)
+_RECORD_LINK = re.compile(r"^S:(.*)$", re.M)
+
+
 def parse_udev_record(text):
     """A udev database record: (properties, links).
 
     Lines are `E:KEY=VALUE` (properties) and `S:path` (links, relative to
     /dev); the other line kinds (tags, timestamps) are not facts.
     """
-    props = {}
-    links = []
-    for line in (text or "").splitlines():
-        kind = line[:2]
-        if kind == "E:":
-            key, _sep, value = line[2:].partition("=")
-            props[key] = value
-        elif kind == "S:":
-            links.append(line[2:])
-    return props, links
+    if not text:
+        return {}, []
+    return dict(_RECORD_PROPERTY.findall(text)), _RECORD_LINK.findall(text)
 
 
-def group_links(links):
-    """udev's links of a device, grouped by kind, each list sorted, as /dev paths."""
-    grouped = {}
-    for link in links:
-        for prefix, key in LINK_KINDS:
-            if link.startswith(prefix):
-                grouped.setdefault(key, []).append("/dev/" + link)
-                break
-    for paths in grouped.values():
-        paths.sort()
-    return grouped
+def stable_links(links):
+    """udev's stable links of a device (by-id, by-path, by-uuid, by-partuuid, by-label,
+    by-partlabel, mapper) as sorted /dev paths."""
+    return sorted("/dev/" + link for link in links if link.startswith(LINK_PREFIXES))
 
 
 def unescape_udev(value):

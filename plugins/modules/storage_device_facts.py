@@ -73,7 +73,7 @@ options:
     default: 5
 requirements:
   - pyudev (Python library) on the managed host, for the V(devices), V(multipath), V(scsi_hosts) and V(iscsi) subsets
-  - lxml (Python library) on the managed host, for the V(pools) subset
+  - lxml (Python library) on the managed host, for the V(pools) subset when pools are defined
   - lvm2 for LVM facts, dmsetup for multipath path groups and path states
 notes:
   - Without a running udev (no udev database), block devices still have sizes, types and
@@ -158,19 +158,19 @@ ansible_facts:
           returned: always
           sample: 107374182400
         logical_sector_size:
-          description: Logical sector size in bytes (for a partition, its disk's).
+          description: Logical sector size in bytes.
           type: int
-          returned: always
+          returned: for whole devices (a partition has its disk's)
           sample: 512
         physical_sector_size:
-          description: Physical sector size in bytes (for a partition, its disk's).
+          description: Physical sector size in bytes.
           type: int
-          returned: always
+          returned: for whole devices (a partition has its disk's)
           sample: 4096
         rotational:
           description: Whether the kernel treats the device as rotational.
           type: bool
-          returned: always
+          returned: for whole devices (a partition has its disk's)
         read_only:
           description: Whether the device is read-only.
           type: bool
@@ -178,7 +178,7 @@ ansible_facts:
         removable:
           description: Whether the medium is removable (virtual devices never are).
           type: bool
-          returned: always
+          returned: for whole devices (a partition has its disk's)
         vendor:
           description: Vendor, from the device or udev.
           type: str
@@ -215,11 +215,13 @@ ansible_facts:
           sample: running
         links:
           description:
-            - Stable links udev made, grouped by kind, as C(/dev) paths; a kind without links is left out.
-            - Kinds are C(by_id), C(by_path), C(by_uuid), C(by_partuuid), C(by_label), C(by_partlabel) and C(mapper).
-          type: dict
-          returned: always
-          sample: {"by_id": ["/dev/disk/by-id/wwn-0x6001405a1b2c3d4e5f6a7b8c9d0e1f20"], "by_path": ["/dev/disk/by-path/pci-0000:00:05.0-scsi-0:0:0:1"]}
+            - The stable links udev made for the device, sorted - C(/dev/disk/by-id/...), C(/dev/disk/by-path/...),
+              C(/dev/disk/by-uuid/...), C(/dev/disk/by-partuuid/...), C(/dev/disk/by-label/...), C(/dev/disk/by-partlabel/...)
+              and C(/dev/mapper/...). Pick a kind with a filter such as C(select('match', '/dev/disk/by-id/')).
+          type: list
+          elements: str
+          returned: when the device has any
+          sample: ["/dev/disk/by-id/wwn-0x6001405a1b2c3d4e5f6a7b8c9d0e1f20", "/dev/disk/by-path/pci-0000:00:05.0-scsi-0:0:0:1"]
         partition_table:
           description: The partition table on a whole device, C(type) (V(gpt), V(dos)) and C(uuid).
           type: dict
@@ -238,18 +240,19 @@ ansible_facts:
           sample: sda
         partition:
           description:
-            - A partition's C(number), C(start) and C(size) in bytes, C(type) (a GPT type GUID or an MBR type such as V(0x83)),
-              C(name) (GPT partition name) and C(uuid) (PARTUUID).
+            - A partition's C(number), C(start) in bytes, C(type) (a GPT type GUID or an MBR type such as V(0x83)),
+              C(name) (GPT partition name) and C(uuid) (PARTUUID). Its size is RV(ansible_facts.storage_devices.size).
           type: dict
           returned: for partitions
-          sample: {"number": 1, "start": 1048576, "size": 104857600, "type": "0fc63daf-8483-4772-8e79-3d69d8477de4", "name": "data", "uuid": "..."}
+          sample: {"number": 1, "start": 1048576, "type": "0fc63daf-8483-4772-8e79-3d69d8477de4", "name": "data",
+                   "uuid": "6b1f0c2a-3e4d-4f5a-9b8c-7d6e5f4a3b2c"}
         fs:
           description:
-            - The signature on the device as udev's blkid found it, C(type), C(usage) (V(filesystem), V(raid), V(crypto), V(other)),
-              C(uuid), C(label) and C(version). LVM physical volumes show as type V(LVM2_member), multipath paths as V(mpath_member).
+            - The signature on the device as udev's blkid found it - C(type), C(uuid) and C(label). LVM physical volumes show
+              as type V(LVM2_member), multipath paths as V(mpath_member), RAID members as V(linux_raid_member).
           type: dict
           returned: when the device carries a signature
-          sample: {"type": "ext4", "usage": "filesystem", "uuid": "0b6c4e3c-...", "label": "data", "version": "1.0"}
+          sample: {"type": "ext4", "uuid": "0b6c4e3c-7a9d-4e21-8f3b-2c1d0e9f8a7b", "label": "data"}
         dm:
           description: Device-mapper C(name), C(uuid) and C(kind) (V(lvm), V(mpath), V(crypt), V(part), V(vdo), V(other)).
           type: dict

@@ -136,25 +136,36 @@ def test_disk_facts(scanner):
     assert sdb["wwn"] == "0x6001405abcdef0123456789abcdef012"
     assert sdb["wwid"] == "naa.6001405abcdef0123456789abcdef012"
     assert sdb["scsi_address"] == "2:0:0:1" and sdb["scsi_state"] == "running"
-    assert sdb["links"] == {"by_id": ["/dev/disk/by-id/wwn-0x6001405abcdef0123456789abcdef012"],
-                            "by_path": ["/dev/disk/by-path/pci-0000:00:05.0-scsi-0:0:0:1"]}
+    # stable links only: by-diskseq is left out
+    assert sdb["links"] == ["/dev/disk/by-id/wwn-0x6001405abcdef0123456789abcdef012",
+                            "/dev/disk/by-path/pci-0000:00:05.0-scsi-0:0:0:1"]
     assert sdb["partition_table"] == {"type": "gpt", "uuid": "5a1e0c2e-0000-4000-8000-000000000001"}
     assert sdb["partitions"] == ["sdb1", "sdb2"]
     assert sdb["free"] is False
 
 
-def test_partition_facts_inherit_the_disk(scanner):
+def test_partition_facts(scanner):
     part = facts(scanner.scan(), mounts={"8:17": ["/srv/data"]})["sdb1"]
     assert part["type"] == "part" and part["parent"] == "sdb"
-    assert part["partition"] == {"number": 1, "start": 1048576, "size": 104857600,
+    assert part["size"] == 104857600
+    assert part["partition"] == {"number": 1, "start": 1048576,
                                  "type": "0fc63daf-8483-4772-8e79-3d69d8477de4", "name": "my data",
                                  "uuid": "aaaaaaaa-0000-4000-8000-000000000001"}
-    assert part["fs"] == {"type": "ext4", "usage": "filesystem", "uuid": "11111111-2222-3333-4444-555555555555",
-                          "label": "data", "version": "1.0"}
-    assert part["logical_sector_size"] == 512 and part["physical_sector_size"] == 4096
+    assert part["fs"] == {"type": "ext4", "uuid": "11111111-2222-3333-4444-555555555555", "label": "data"}
+    # sector sizes and the like are the disk's, not repeated; identifiers are the disk's
+    assert "logical_sector_size" not in part and "rotational" not in part
     assert part["wwn"] == "0x6001405abcdef0123456789abcdef012"
     assert part["used_by"] == {"mounts": ["/srv/data"]}
-    assert sorted(part["links"]) == ["by_label", "by_partuuid", "by_uuid"]
+    assert part["links"] == ["/dev/disk/by-label/data", "/dev/disk/by-partuuid/aaaaaaaa-0000-4000-8000-000000000001",
+                             "/dev/disk/by-uuid/11111111-2222-3333-4444-555555555555"]
+
+
+def test_partition_start_and_number_from_udev(tmp_path):
+    tree = {"vdd": ("/devices/virtual/block/vdd", "254:48", {"size": "8192", "ro": "0"}, []),
+            "vdd2": ("/devices/virtual/block/vdd/vdd2", "254:50", {"size": "2048", "ro": "0"},
+                     ["E:ID_PART_ENTRY_OFFSET=4096", "E:ID_PART_ENTRY_NUMBER=2"])}
+    raw = make_tree(tmp_path, tree).scan()
+    assert (raw["vdd2"].start, raw["vdd2"].partition) == (4096 * 512, 2)
 
 
 def test_holders_are_the_inverse_of_slaves(scanner):
@@ -163,7 +174,7 @@ def test_holders_are_the_inverse_of_slaves(scanner):
     assert devices["sdb2"]["used_by"] == {"holders": ["dm-0"]}
     assert devices["dm-0"]["slaves"] == ["sdb2"]
     assert devices["dm-0"]["dm"] == {"name": "vg0-data", "uuid": "LVM-abcdefabcdef", "kind": "lvm"}
-    assert devices["dm-0"]["links"] == {"mapper": ["/dev/mapper/vg0-data"]}
+    assert devices["dm-0"]["links"] == ["/dev/mapper/vg0-data"]
 
 
 def test_free_and_compact(scanner):
@@ -240,12 +251,26 @@ def test_udev_record_parser():
     assert _sysfs.unescape_udev("a\\xzz") == "a\\xzz"
 
 
+def test_read_all_of_proc_tables():
+    # /proc tables come a page per read: a single read would cut /proc/partitions short
+    text = _sysfs.read_all("/proc/self/mountinfo")
+    assert text.count("\n") == len(_sysfs.read_all("/proc/self/mountinfo").splitlines())
+    assert _sysfs.read_all("/nonexistent") is None
+
+
 def test_read_large_files(tmp_path):
     big = tmp_path / "big"
     big.write_text("x" * 200000 + "\n")
-    assert len(_sysfs.read(str(big))) == 200000
+    assert len(_sysfs.read_all(str(big))) == 200001
     assert _sysfs.read(str(tmp_path / "none")) is None
     assert _sysfs.read_int(str(big)) is None
+
+
+def test_proc_partitions_of_many_devices(tmp_path):
+    lines = ["major minor  #blocks  name", ""] + ["   7 %7d       8192 loop%d" % (i, i) for i in range(3000)]
+    path = tmp_path / "partitions"
+    path.write_text("\n".join(lines) + "\n")
+    assert len(_devices.parse_proc_partitions(_sysfs.read_all(str(path)))) == 3000
 
 
 def test_proc_partitions():

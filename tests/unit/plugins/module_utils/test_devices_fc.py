@@ -103,3 +103,49 @@ def test_initiator_name(tmp_path):
     path.write_text("## DO NOT EDIT\nInitiatorName=iqn.1993-08.org.debian:01:abc\n")
     assert _scsi.initiator_name(str(path)) == "iqn.1993-08.org.debian:01:abc"
     assert _scsi.initiator_name(str(tmp_path / "none")) is None
+
+
+class FakeDevice(object):
+    def __init__(self, sys_path):
+        self.sys_path = sys_path
+        self.sys_name = sys_path.rsplit("/", 1)[-1]
+
+
+class FakeContext(object):
+    """Enumerates class devices from a sysfs-like tree, as pyudev's list_devices(subsystem=...)."""
+
+    def __init__(self, classes):
+        self.classes = classes
+
+    def list_devices(self, subsystem):
+        return [FakeDevice(path) for path in self.classes.get(subsystem, [])]
+
+
+def test_iscsi_sessions_from_sysfs(tmp_path):
+    host = str(tmp_path) + "/devices/platform/host6"
+    session = host + "/session3/iscsi_session/session3"
+    connection = host + "/session3/connection3:0/iscsi_connection/connection3:0"
+    for path, attrs in ((session, {"targetname": "iqn.2024-01.test:t1", "state": "LOGGED_IN", "tpgt": "1",
+                                   "ifacename": "default", "initiatorname": "(null)"}),
+                        (connection, {"persistent_address": "192.0.2.10", "persistent_port": "3260"}),
+                        (host + "/scsi_host/host6", {"proc_name": "iscsi_tcp", "state": "running", "unique_id": "0"})):
+        os.makedirs(path)
+        for name, value in attrs.items():
+            with open(os.path.join(path, name), "w") as handle:
+                handle.write(value + "\n")
+    blocks = {"sdf": "/devices/platform/host6/session3/target6:0:0/6:0:0:2/block/sdf",
+              "sdf1": "/devices/platform/host6/session3/target6:0:0/6:0:0:2/block/sdf/sdf1",
+              "sde": "/devices/platform/host6/session3/target6:0:0/6:0:0:1/block/sde",
+              "sda": "/devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sda"}
+    context = FakeContext({"iscsi_session": [session], "iscsi_connection": [connection],
+                           "scsi_host": [host + "/scsi_host/host6"]})
+    facts = _scsi.iscsi_facts(context, blocks, str(tmp_path / "initiatorname.iscsi"))
+    assert facts["initiator_name"] is None
+    assert facts["sessions"] == {"session3": {
+        "number": 3, "target": "iqn.2024-01.test:t1", "tpgt": 1, "state": "LOGGED_IN", "iface": "default",
+        "initiator": "(null)", "portals": ["192.0.2.10:3260"], "portal": "192.0.2.10:3260", "host": "host6",
+        "disks": [{"name": "sde", "scsi_address": "6:0:0:1", "lun": 1},
+                  {"name": "sdf", "scsi_address": "6:0:0:2", "lun": 2}]}}
+    hosts = _scsi.scsi_host_facts(context)
+    assert hosts["host6"]["transport"] == "iscsi" and hosts["host6"]["driver"] == "iscsi_tcp"
+    assert hosts["host6"]["pci_address"] is None

@@ -253,3 +253,21 @@ def test_exit_is_not_changed(tmp_path, quiet_runner):
         _facts.gather_facts(module, runner=quiet_runner, context=Context(tmp_path))
     assert exited.value.result["changed"] is False
     assert "sdc" in exited.value.result["ansible_facts"]["storage_devices"]
+
+
+def test_pools_without_definitions_need_no_lxml(tmp_path, quiet_runner, monkeypatch):
+    params = {"gather_subset": ["pools"], "config_dir": str(tmp_path / "etc"), "runtime_dir": str(tmp_path / "run")}
+    assert _facts.Gatherer(params, quiet_runner, Context(tmp_path)).gather()["storage_pools"] == {}
+
+
+def test_pools_with_definitions_and_no_lxml(tmp_path, quiet_runner, monkeypatch):
+    pytest.importorskip("lxml")
+    from ansible_collections.poolcraft.storage.plugins.module_utils import _xml
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "images.xml").write_text("<pool type='dir'/>")
+    monkeypatch.setattr(_xml, "LXML_IMPORT_ERROR", "ImportError: lxml")
+    module = FakeModule({"gather_subset": ["pools"], "config_dir": str(tmp_path / "etc"),
+                         "runtime_dir": str(tmp_path / "run")})
+    with pytest.raises(Exited) as exited:
+        _facts.gather_facts(module, runner=quiet_runner, context=Context(tmp_path))
+    assert exited.value.result["failed"] and "lxml" in exited.value.result["msg"]

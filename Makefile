@@ -10,6 +10,7 @@
 #   make install      install that tarball into .build/collections
 #   make demo         build + install + run examples/demo.yml against localhost, twice
 #   make bench        benchmarks against libvirt (bench/README.md; BENCH_ARGS)
+#   make bench-facts  storage_device_facts against setup and lsblk at 2,000 block devices (BENCH_FACTS_ARGS)
 #   make deps         Debian packages, .venv, get-pip stand-in (scripts/install-deps)
 #   make clean        remove .build/ and tests/output/ (distclean: .venv/ too)
 #
@@ -42,6 +43,7 @@ SANITY_ARGS ?=
 UNITS_ARGS ?=
 INTEGRATION_ARGS ?=
 BENCH_ARGS ?=
+BENCH_FACTS_ARGS ?=
 
 export PATH := $(VENV)/bin:$(PATH)
 
@@ -50,7 +52,7 @@ NAME := $(shell sed -n 's/^name:[[:space:]]*\([A-Za-z0-9_]*\).*/\1/p' $(ROOT)/ga
 VERSION := $(shell sed -n 's/^version:[[:space:]]*\([0-9A-Za-z.+-]*\).*/\1/p' $(ROOT)/galaxy.yml)
 TARBALL := $(BUILD)/$(NAMESPACE)-$(NAME)-$(VERSION).tar.gz
 
-.PHONY: help deps tree sanity units integration test-host test-vm test build install demo-playbook demo bench clean distclean
+.PHONY: help deps tree sanity units integration test-host test-vm test build install demo-playbook demo bench bench-facts clean distclean
 
 help:
 	@sed -n 's/^#   //p' $(ROOT)/Makefile
@@ -103,6 +105,9 @@ demo: demo-playbook deps build install
 
 bench: deps
 	@$(STAGE) bench $(VENV)/bin/python $(ROOT)/bench/dir_pool_inventory.py $(BENCH_ARGS)
+
+bench-facts: deps
+	@$(STAGE) bench-facts $(VENV)/bin/python $(ROOT)/bench/device_facts.py $(BENCH_FACTS_ARGS)
 
 clean:
 	rm -rf "$(BUILD)" "$(ROOT)/tests/output"

@@ -14,7 +14,10 @@ version_added: 0.1.0
 description:
   - Manages a storage pool on the managed host, following libvirt's storage model
     (define, build, start, stop, delete, undefine), with the definition kept as libvirt-compatible XML.
-  - Pool types are provided by backends; this version has C(dir) pools (a directory of image files).
+  - Pool types are provided by backends; this version has C(dir) pools (a directory of image files) and
+    C(fs) pools (a filesystem on a block device, mounted on the target directory; its volumes are files as in C(dir) pools).
+  - Building never destroys data by default. Before writing to a device it is probed; a device carrying any
+    signature is refused unless O(overwrite=true), and a device in use is refused always.
   - Every run first plans the actions, then applies them; check mode returns the plan and changes nothing.
 author:
   - poolcraft.storage developers (@poolcraft)
@@ -36,7 +39,7 @@ options:
     description:
       - Pool type. Required to define a new pool; an existing pool's type cannot be changed.
     type: str
-    choices: [dir]
+    choices: [dir, fs]
   target:
     description:
       - Where the pool's volumes appear on the host.
@@ -44,7 +47,7 @@ options:
     suboptions:
       path:
         description:
-          - Absolute path of the pool's directory.
+          - Absolute path of the pool's directory (for C(fs) pools, the mount point).
         type: path
       permissions:
         description:
@@ -79,8 +82,10 @@ options:
         elements: str
       format:
         description:
-          - For C(fs) pools, the filesystem (V(ext4), V(xfs), V(btrfs), ...), or V(auto) to accept whatever
-            filesystem the device holds.
+          - For C(fs) pools, the filesystem to make and mount (V(ext2), V(ext3), V(ext4), V(xfs), V(btrfs)), or
+            V(auto) to accept whatever filesystem the device holds (then O(build) makes none).
+          - libvirt itself has no C(btrfs) fs pools, so the definition of a C(btrfs) pool does not validate
+            against libvirt's schema; every other definition does.
         type: str
   mount_options:
     description:
@@ -110,13 +115,17 @@ options:
     default: present
   build:
     description:
-      - Create the underlying storage when it is missing (for C(dir) pools, the target directory).
-      - Never overwrites anything that exists.
+      - Create the underlying storage when it is missing. For C(dir) pools that is the target directory; for C(fs)
+        pools also the filesystem on O(source.device), unless the device already holds it (then nothing is made).
+      - Never overwrites anything that exists, unless O(overwrite=true).
     type: bool
     default: false
   autostart:
     description:
       - Whether the pool comes up at boot. Only persistent pools can autostart.
+      - The host brings it up by its own means, no daemon of ours is needed. For C(fs) pools that is an
+        entry in O(fstab) (marked with a comment naming the pool, with C(nofail) so a missing device never
+        stops a boot), written and removed with this option.
       - Omitted, the current setting is kept (off for a new pool).
     type: bool
   persistent:
@@ -127,7 +136,8 @@ options:
     type: bool
   purge:
     description:
-      - With O(state=absent), also delete the underlying storage (for C(dir) pools, the empty target directory).
+      - With O(state=absent), also delete the underlying storage, that is the empty target directory. As libvirt
+        does, the filesystem of an C(fs) pool is kept on its device.
       - A pool that still holds volumes is refused, with their number in the message.
     type: bool
     default: false
@@ -166,6 +176,33 @@ EXAMPLES = r"""
       path: /var/tmp/scratch-images
     build: true
     persistent: false
+    state: running
+
+- name: A filesystem pool on a dedicated disk, mounted at boot
+  poolcraft.storage.storage_pool:
+    name: guests
+    type: fs
+    source:
+      device: /dev/disk/by-id/wwn-0x5000c500a1b2c3d4
+      format: xfs
+    mount_options: [noatime]
+    target:
+      path: /var/lib/guests
+    build: true
+    state: running
+    autostart: true
+
+- name: Reuse a disk that held something else (its data is destroyed)
+  poolcraft.storage.storage_pool:
+    name: scratch-fs
+    type: fs
+    source:
+      device: /dev/disk/by-id/virtio-scratch
+      format: ext4
+    target:
+      path: /srv/scratch
+    build: true
+    overwrite: true
     state: running
 
 - name: Inventory of a pool
@@ -249,6 +286,16 @@ pool:
     volume_count:
       description: Number of volumes (regular files) in the pool; null while stopped.
       type: int
+      returned: when the pool exists
+    source:
+      description: The source devices and format of the definition.
+      type: dict
+      returned: when the pool exists
+      sample: {"devices": ["/dev/disk/by-id/virtio-scratch"], "format": "ext4"}
+    mount_options:
+      description: Mount options of the definition.
+      type: list
+      elements: str
       returned: when the pool exists
     target:
       description: Target path and the permissions of the definition.

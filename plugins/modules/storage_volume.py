@@ -13,7 +13,7 @@ short_description: Create, clone, resize and delete volumes in storage pools
 version_added: 0.1.0
 description:
   - Manages one volume of a running pool defined with M(poolcraft.storage.storage_pool).
-  - In C(dir) pools a volume is an image file (raw, qcow2 or vmdk) made with qemu-img.
+  - In C(dir) and C(fs) pools a volume is an image file (raw, qcow2 or vmdk) made with qemu-img.
   - A new volume is made under a temporary name and renamed when complete, so an interrupted
     run never leaves a half-made volume that a later run would take as done.
   - An existing volume is never converted, re-created or overwritten; only its size (grow, or shrink

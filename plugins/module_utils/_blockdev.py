@@ -17,7 +17,7 @@ import stat
 from dataclasses import dataclass
 from typing import Tuple
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _mounts
+from ansible_collections.poolcraft.storage.plugins.module_utils import _mounts, _sysfs
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
 
@@ -55,29 +55,18 @@ def _kernel_name(path):
     return os.path.basename(os.path.realpath("/sys/dev/block/%d:%d" % (os.major(st.st_rdev), os.minor(st.st_rdev))))
 
 
-def _listdir(path):
-    try:
-        return sorted(os.listdir(path))
-    except OSError:
-        return []
-
-
 def _partitions(name):
-    return [child for child in _listdir(os.path.join(SYS_BLOCK, name))
+    return [child for child in _sysfs.listdir(os.path.join(SYS_BLOCK, name))
             if os.path.exists(os.path.join(SYS_BLOCK, name, child, "partition"))]
 
 
 def _uses_of(name, mounted, swaps):
     """How the kernel device called name is in use right now."""
     uses = []
-    try:
-        with open(os.path.join(SYS_BLOCK, name, "dev")) as handle:
-            major_minor = handle.read().strip()
-    except OSError:
-        major_minor = None
+    major_minor = _sysfs.read(os.path.join(SYS_BLOCK, name, "dev"))
     for key in (major_minor, "/dev/" + name):
         uses += ["mounted at %s" % target for target in mounted.get(key, [])]
-    uses += ["held by %s" % holder for holder in _listdir(os.path.join(SYS_BLOCK, name, "holders"))]
+    uses += ["held by %s" % holder for holder in _sysfs.listdir(os.path.join(SYS_BLOCK, name, "holders"))]
     if name in swaps:
         uses.append("active swap")
     return uses

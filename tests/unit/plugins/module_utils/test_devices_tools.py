@@ -271,3 +271,45 @@ def test_pools_with_definitions_and_no_lxml(tmp_path, quiet_runner, monkeypatch)
     with pytest.raises(Exited) as exited:
         _facts.gather_facts(module, runner=quiet_runner, context=Context(tmp_path))
     assert exited.value.result["failed"] and "lxml" in exited.value.result["msg"]
+
+
+def test_pools_of_this_collection(tmp_path, quiet_runner):
+    """The pools subset reads the collection's own definitions: state, capacity and volumes."""
+    pytest.importorskip("lxml")
+    from ansible_collections.poolcraft.storage.plugins.module_utils._store import DefinitionStore
+    from ansible_collections.poolcraft.storage.plugins.module_utils._xml import PoolDef, Permissions, pool_to_xml
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "disk.img").write_bytes(b"\0" * 4096)
+    config, runtime = str(tmp_path / "etc"), str(tmp_path / "run")
+    running = PoolDef(name="images", type="dir", uuid="00000000-0000-4000-8000-000000000001",
+                      target_path=str(images), permissions=Permissions(mode=0o755))
+    stopped = PoolDef(name="spare", type="dir", uuid="00000000-0000-4000-8000-000000000002",
+                      target_path=str(tmp_path / "spare"), permissions=Permissions(mode=0o755))
+    with DefinitionStore(config, runtime) as store:
+        for pool in (running, stopped):
+            store.save_persistent(pool, pool_to_xml(pool))
+        store.mark_running("images", pool_to_xml(running))
+        store.mark_stopped("spare", True)
+    params = {"gather_subset": ["pools"], "config_dir": config, "runtime_dir": runtime}
+    pools = _facts.Gatherer(params, quiet_runner, Context(tmp_path)).gather()["storage_pools"]
+    assert sorted(pools) == ["images", "spare"]
+    assert pools["images"]["state"] == "running" and pools["images"]["capacity"] > 0
+    assert [volume["name"] for volume in pools["images"]["volumes"]] == ["disk.img"]
+    assert pools["images"]["volumes"][0]["capacity"] == 4096
+    assert pools["spare"]["state"] == "stopped" and pools["spare"]["volumes"] == []
+    assert "xml" not in pools["images"]
+
+
+def test_without_udev_lvm_cannot_be_ruled_out(tmp_path, fake_runner):
+    """No udev database: sysfs facts only, and lvm runs since no signature can be seen."""
+    import shutil
+    runner = fake_runner()
+    runner.commands = {"lvm"}
+    runner.expect(_lvm_report.ARGV, stdout='{"report": []}')
+    gathered = gatherer(tmp_path, runner, MPATH_TREE, gather_subset=["devices", "lvm"])
+    shutil.rmtree(str(tmp_path / "udev"))
+    facts = gathered.gather()
+    assert facts["storage_facts_info"]["udev_database"] is False
+    assert facts["storage_facts_info"]["commands"] == ["lvm fullreport"]
+    assert "fs" not in facts["storage_devices"]["sdc"] and facts["storage_devices"]["sdc"]["size"] == 33554432

@@ -2,6 +2,15 @@
 # Undo setup.sh, so later targets in the same guest start from a clean one.
 set -u
 IQN=iqn.2024-01.test.poolcraft:facts
+# the NFS server comes back first: umount stats the mount point, which blocks while it is dead
+# (and so would `mountpoint`: the mount table is read instead)
+if grep -q ' /mnt/pcfnfs ' /proc/mounts; then
+	echo "/srv/pcfnfs 127.0.0.1(rw,sync,no_subtree_check,no_root_squash)" > /etc/exports
+	systemctl start nfs-server
+	timeout 60 umount /mnt/pcfnfs
+fi
+rm -f /etc/exports
+systemctl stop nfs-server 2>/dev/null
 systemctl stop multipathd multipathd.socket 2>/dev/null
 for map in $(dmsetup ls --target multipath 2>/dev/null | awk '{print $1}'); do
 	dmsetup remove --retry "$map" 2>/dev/null || dmsetup remove -f "$map"

@@ -4,6 +4,7 @@
 #   - iSCSI: a tgtd target with one file-backed LUN, logged in with iscsiadm;
 #   - multipath: scsi_debug with two hosts and one LUN (two paths, one WWID, a WWN),
 #     multipathd making map "pcfmp" of them, then one path set offline and failed.
+#   - NFS: a mount of an export on 127.0.0.1 whose server is then stopped (dead).
 # Then prints, from the tools themselves (lsscsi/sysfs/udev/dmsetup/lvs/iscsiadm),
 # what the module must find, as one JSON line after "EXPECTED:".
 set -euo pipefail
@@ -82,6 +83,19 @@ echo offline > "/sys/block/$failed/device/state"
 one_failed() { dmsetup status pcfmp | grep -qE '[0-9]+:[0-9]+ F'; }
 wait_for 60 one_failed || { multipathd show paths >&2; false; }
 udevadm settle
+
+# -- NFS: a mount whose server then dies (statfs on it would block for ever)
+mkdir -p /srv/pcfnfs /mnt/pcfnfs
+echo "/srv/pcfnfs 127.0.0.1(rw,sync,no_subtree_check,no_root_squash)" > /etc/exports
+systemctl start nfs-server
+mount -t nfs -o vers=4.2 127.0.0.1:/srv/pcfnfs /mnt/pcfnfs
+stat -f /mnt/pcfnfs >/dev/null
+systemctl stop nfs-server
+# the server is gone: a statfs now blocks (checked with a timeout, in the background)
+if timeout 3 stat -f /mnt/pcfnfs >/dev/null 2>&1; then
+	echo "the NFS server still answers" >&2
+	exit 1
+fi
 
 hctl() { basename "$(readlink -f "/sys/block/$1/device")"; }
 wwn=$(udevadm info --query=property --name="/dev/${paths[0]}" | sed -n 's/^ID_WWN_WITH_EXTENSION=//p;' | head -n1)

@@ -15,11 +15,12 @@ from ansible_collections.poolcraft.storage.plugins.module_utils import _perms
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import backend_for
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
-from ansible_collections.poolcraft.storage.plugins.module_utils._xml import PoolDef, PoolSource, pool_to_xml
+from ansible_collections.poolcraft.storage.plugins.module_utils._units import parse_size
+from ansible_collections.poolcraft.storage.plugins.module_utils._xml import PoolDef, PoolSource, ThinPool, pool_to_xml
 
 DEFAULT_FSTAB = "/etc/fstab"
 # PoolDef fields as the task names them
-_OPTION_OF = {"target_path": "target.path", "permissions": "target.permissions"}
+_OPTION_OF = {"target_path": "target.path", "permissions": "target.permissions", "thin_pool": "thin_pool"}
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 
 
@@ -52,7 +53,7 @@ def describe(stored, backend, with_volumes=False):
             "state": "running" if active else "stopped",
             "persistent": stored.persistent, "autostart": stored.autostart,
             "target": {"path": pool.target_path, "permissions": pool.permissions.as_dict()},
-            "source": {"devices": list(pool.source.devices), "format": pool.source.format},
+            "source": _source_info(pool.source), "thin_pool": _thin_pool_info(pool.thin_pool),
             "mount_options": list(pool.mount_options),
             "capacity": None, "allocation": None, "available": None, "volume_count": None,
             "xml": pool_to_xml(pool)}
@@ -63,6 +64,14 @@ def describe(stored, backend, with_volumes=False):
         if with_volumes:
             info["volumes"] = [volume_info(vol) for vol in backend.list_volumes(pool)]
     return info
+
+
+def _source_info(source):
+    return {"devices": list(source.devices), "format": source.format, "name": source.name}
+
+
+def _thin_pool_info(thin_pool):
+    return None if thin_pool is None else {"name": thin_pool.name, "size": thin_pool.size}
 
 
 def volume_info(vol):
@@ -76,7 +85,7 @@ def summary(pool, state, persistent, autostart):
     """Before/after for diff mode: the definition and how it runs."""
     return {"name": pool.name, "uuid": pool.uuid, "type": pool.type, "state": state,
             "persistent": persistent, "autostart": autostart,
-            "source": {"devices": list(pool.source.devices), "format": pool.source.format},
+            "source": _source_info(pool.source), "thin_pool": _thin_pool_info(pool.thin_pool),
             "mount_options": list(pool.mount_options),
             "target": {"path": pool.target_path, "permissions": pool.permissions.as_dict()}}
 
@@ -95,7 +104,9 @@ class PoolManager(object):
         self.runner = runner
         self.store = store
         self.name = params.get("name")
-        self.settings = {"fstab": params.get("fstab") or DEFAULT_FSTAB}
+        # task-wide settings a backend may need beyond the definition
+        self.settings = {"fstab": params.get("fstab") or DEFAULT_FSTAB,
+                         "remove_devices": bool(params.get("remove_devices"))}
         self.backend = None
         self.stored = None
         self._after = None
@@ -119,15 +130,19 @@ class PoolManager(object):
             self.name = stored.definition.name
         return stored
 
-    def _desired(self):
-        params = self.params
+    def _desired_type(self):
         current = self.stored.definition if self.stored else None
-        pool_type = params.get("type") or (current.type if current else None)
+        pool_type = self.params.get("type") or (current.type if current else None)
         if pool_type is None:
             raise ValidationError("type", None, "required to define the new pool %r" % self.name)
         if current and pool_type != current.type:
             raise ValidationError("type", pool_type, "pool %r exists with type %s; remove it first to change its type"
                                   % (self.name, current.type))
+        return pool_type
+
+    def _desired(self, pool_type):
+        params = self.params
+        current = self.stored.definition if self.stored else None
         target = params.get("target") or {}
         path = target.get("path") or (current.target_path if current else None)
         if path is not None and (not os.path.isabs(path) or "\0" in path or "\n" in path):
@@ -136,11 +151,24 @@ class PoolManager(object):
             if target.get("permissions") is not None else (current.permissions if current else _perms.from_params(None))
         new_uuid = params.get("uuid") or (current.uuid if current else str(uuidlib.uuid4()))
         mount_options = params.get("mount_options")
-        return PoolDef(name=self.name, type=pool_type, uuid=str(uuidlib.UUID(new_uuid)),
+        pool = PoolDef(name=self.name, type=pool_type, uuid=str(uuidlib.UUID(new_uuid)),
                        target_path=os.path.normpath(path) if path else None, permissions=perms,
                        source=self._desired_source(current),
                        mount_options=tuple(mount_options) if mount_options is not None else
-                       (current.mount_options if current else ()))
+                       (current.mount_options if current else ()),
+                       thin_pool=self._desired_thin_pool(current))
+        if pool.target_path is None:
+            default = self.backend.default_target_path(pool)
+            pool = pool.with_changes(target_path=default and os.path.normpath(default))
+        return pool
+
+    def _desired_thin_pool(self, current):
+        given = self.params.get("thin_pool")
+        if given is None:
+            return current.thin_pool if current else None
+        validate_name(given.get("name"), "thin_pool.name")
+        size = given.get("size")
+        return ThinPool(name=given["name"], size=None if size is None else parse_size(size, "thin_pool.size"))
 
     def _desired_source(self, current):
         given = self.params.get("source")
@@ -152,7 +180,7 @@ class PoolManager(object):
         for device in devices:
             if not os.path.isabs(device):
                 raise ValidationError("source.device", device, "must be an absolute path")
-        return PoolSource(devices=tuple(devices), format=given.get("format"))
+        return PoolSource(devices=tuple(devices), format=given.get("format"), name=given.get("name"))
 
     # -- planning ------------------------------------------------------------
 
@@ -164,8 +192,9 @@ class PoolManager(object):
                 return []
             self.backend = backend_for(self.stored.definition.type, self.runner, self.settings)
             return self._plan_absent()
-        desired = self._desired()
-        self.backend = backend_for(desired.type, self.runner, self.settings)
+        pool_type = self._desired_type()
+        self.backend = backend_for(pool_type, self.runner, self.settings)
+        desired = self._desired(pool_type)
         self.backend.validate(desired)
         return self._plan_present(desired, state)
 
@@ -221,9 +250,10 @@ class PoolManager(object):
         if stored is None:
             return [Action("define pool %r (%s, %s)" % (name, desired.type, "persistent" if persistent else "transient"),
                            lambda: self._define(desired, persistent, active=False))]
-        changed = [f for f in ("target_path", "permissions", "uuid", "source", "mount_options")
+        changed = [f for f in ("target_path", "permissions", "uuid", "source", "mount_options", "thin_pool")
                    if getattr(desired, f) != getattr(stored.definition, f)]
-        moved = [_OPTION_OF.get(f, f) for f in ("target_path", "source", "mount_options") if f in changed]
+        moved = [_OPTION_OF.get(f, f) for f in ("target_path", "source", "mount_options") if f in changed
+                 and not (f == "source" and self.backend.source_changes_while_running)]
         if moved and active:
             raise StorageError("pool %r is running; stop it before changing %s" % (name, ", ".join(moved)))
         if not changed and persistent == stored.persistent:

@@ -18,15 +18,6 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._pool import is_
 from ansible_collections.poolcraft.storage.plugins.module_utils._units import human_size, parse_size
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, volume_to_xml
 
-# Which creation options each file format takes (qemu-img's own limits).
-PREALLOCATION = {"raw": ("off", "falloc", "full"), "qcow2": ("off", "metadata", "falloc", "full"), "vmdk": ("off",)}
-_SECTOR = 512
-
-
-def _round_up(size):
-    """qemu-img rounds image sizes up to whole sectors; so do we, to stay idempotent."""
-    return (size + _SECTOR - 1) // _SECTOR * _SECTOR
-
 
 class _PoolRef(object):
     """A started pool and its backend."""
@@ -61,11 +52,11 @@ class VolumeManager(object):
         return _PoolRef(stored, backend)
 
     def _pool_holding(self, path, option):
-        """The started pool whose target directory holds path."""
-        directory = os.path.dirname(os.path.normpath(path))
+        """The started pool that holds the volume at path, and the volume's name."""
         for stored in self.store.all():
-            if stored.definition.target_path == directory:
-                return self._pool(stored.definition.name, "pool")
+            name = backend_for(stored.definition.type, self.runner).volume_name_at(stored.definition, path)
+            if name is not None:
+                return self._pool(stored.definition.name, "pool"), name
         raise NotFoundError("%s=%r: no defined pool holds this path" % (option, path))
 
     def _locate(self):
@@ -75,8 +66,8 @@ class VolumeManager(object):
             if value:
                 if not os.path.isabs(value):
                     raise ValidationError(option, value, "must be an absolute path")
-                pool = self._pool_holding(value, option)
-                return pool, validate_name(os.path.basename(value), option)
+                pool, name = self._pool_holding(value, option)
+                return pool, validate_name(name, option)
         if not params.get("pool") or not params.get("name"):
             raise ValidationError("name", params.get("name"), "give pool and name, or path, or key")
         return self._pool(params["pool"], "pool"), validate_name(params["name"])
@@ -124,7 +115,8 @@ class VolumeManager(object):
     def _sizes(self):
         capacity = self.params.get("capacity")
         allocation = self.params.get("allocation")
-        capacity = None if capacity is None else _round_up(parse_size(capacity, "capacity"))
+        if capacity is not None:
+            capacity = self.pool.backend.round_capacity(self.pool.definition, parse_size(capacity, "capacity"))
         allocation = None if allocation is None else parse_size(allocation, "allocation")
         if capacity == 0:
             raise ValidationError("capacity", self.params["capacity"], "a volume needs a size above 0")
@@ -158,7 +150,6 @@ class VolumeManager(object):
             raise ValidationError("backing_store", params["backing_store"], "cannot be combined with clone_from")
         fmt = params.get("format") or (clone.format if clone else backend.default_volume_format)
         backend.validate_volume_format(fmt)
-        self._check_create_options(fmt, capacity, allocation, backing)
         if clone and capacity is not None and capacity < clone.capacity:
             raise ValidationError("capacity", params["capacity"], "smaller than the clone source (%s)" % human_size(clone.capacity))
         if capacity is None and clone is None and backing is None:
@@ -169,6 +160,7 @@ class VolumeManager(object):
             compat=params.get("compat"), lazy_refcounts=params.get("lazy_refcounts"),
             backing=backing, clone=clone,
             permissions=_perms.from_params(params.get("permissions")))
+        backend.check_volume_options(params, spec)
         if clone:
             words = "clone %s (%s) into volume %r (%s)" % (clone.path, clone.format, self.name, fmt)
         elif backing:
@@ -185,22 +177,6 @@ class VolumeManager(object):
     def _cluster_size(self):
         value = self.params.get("cluster_size")
         return None if value is None else parse_size(value, "cluster_size")
-
-    def _check_create_options(self, fmt, capacity, allocation, backing):
-        params = self.params
-        prealloc = params.get("preallocation")
-        if prealloc and prealloc not in PREALLOCATION.get(fmt, ("off",)):
-            raise ValidationError("preallocation", prealloc, "%s volumes allow %s" % (fmt, ", ".join(PREALLOCATION.get(fmt, ("off",)))))
-        for option in ("cluster_size", "compat", "lazy_refcounts"):
-            if params.get(option) is not None and fmt != "qcow2":
-                raise ValidationError(option, params[option], "only qcow2 volumes have it, not %s" % fmt)
-        if allocation is not None:
-            if fmt != "raw":
-                raise ValidationError("allocation", params["allocation"], "only raw volumes take an allocation; use preallocation for %s" % fmt)
-            if capacity is not None and allocation > capacity:
-                raise ValidationError("allocation", params["allocation"], "larger than capacity")
-        if backing and fmt == "raw":
-            raise ValidationError("backing_store", params["backing_store"], "raw volumes cannot have a backing store; use qcow2")
 
     def _plan_update(self):
         params, vol, backend = self.params, self.volume, self.pool.backend

@@ -15,6 +15,9 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._errors import S
 
 # libvirt keeps fs/netfs mount options in its own namespace
 FS_NS = "http://libvirt.org/schemas/storagepool/fs/1.0"
+# What libvirt has no element for (an LVM thin pool) goes in ours, as libvirt does with
+# fs:mount_opts; libvirt's parser ignores it, its schema does not know it.
+POOLCRAFT_NS = "urn:poolcraft:storage:pool:1"
 
 LXML_IMPORT_ERROR = None
 try:
@@ -51,6 +54,13 @@ class PoolSource:
 
 
 @dataclass(frozen=True)
+class ThinPool:
+    """The LVM thin pool a logical pool's volumes are made in; size in bytes."""
+    name: str
+    size: Optional[int] = None
+
+
+@dataclass(frozen=True)
 class PoolDef:
     name: str
     type: str
@@ -59,6 +69,7 @@ class PoolDef:
     permissions: Permissions = field(default_factory=Permissions)
     source: PoolSource = field(default_factory=PoolSource)
     mount_options: tuple = ()
+    thin_pool: Optional[ThinPool] = None
 
     def with_changes(self, **changes):
         return replace(self, **changes)
@@ -126,7 +137,12 @@ def _tostring(root):
 def pool_to_xml(pool, status=None):
     """The libvirt pool XML; status (capacity, allocation, available) is for live pools only."""
     require_lxml()
-    root = etree.Element("pool", type=pool.type, nsmap={"fs": FS_NS} if pool.mount_options else None)
+    nsmap = {}
+    if pool.mount_options:
+        nsmap["fs"] = FS_NS
+    if pool.thin_pool:
+        nsmap["poolcraft"] = POOLCRAFT_NS
+    root = etree.Element("pool", type=pool.type, nsmap=nsmap or None)
     _sub(root, "name", pool.name)
     _sub(root, "uuid", pool.uuid)
     if status is not None:
@@ -154,6 +170,10 @@ def pool_to_xml(pool, status=None):
         opts = _sub(root, "{%s}mount_opts" % FS_NS)
         for option in pool.mount_options:
             _sub(opts, "{%s}option" % FS_NS, name=option)
+    if pool.thin_pool:
+        thin = _sub(root, "{%s}thin_pool" % POOLCRAFT_NS, name=pool.thin_pool.name)
+        if pool.thin_pool.size is not None:
+            thin.set("size", str(pool.thin_pool.size))
     return _tostring(root)
 
 
@@ -200,7 +220,17 @@ def pool_from_xml(text, origin="pool definition"):
     return PoolDef(name=_text(root, "name"), type=root.get("type"), uuid=_text(root, "uuid"),
                    target_path=_text(root, "target/path"),
                    permissions=_permissions_from(root.find("target/permissions")), source=source,
-                   mount_options=mount_options)
+                   mount_options=mount_options, thin_pool=_thin_pool_from(root, origin))
+
+
+def _thin_pool_from(root, origin):
+    node = root.find("{%s}thin_pool" % POOLCRAFT_NS)
+    if node is None:
+        return None
+    size = node.get("size")
+    if not node.get("name") or (size is not None and not size.isdigit()):
+        raise StorageError("%s has a damaged poolcraft:thin_pool element" % origin)
+    return ThinPool(name=node.get("name"), size=None if size is None else int(size))
 
 
 def volume_to_xml(vol):

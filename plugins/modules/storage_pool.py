@@ -80,6 +80,11 @@ options:
           - Several block devices, for pool types made of more than one.
         type: list
         elements: str
+      name:
+        description:
+          - The name of the storage the pool is made of, for types that have one (the volume group of a
+            C(logical) pool; defaults to the pool's O(name) there).
+        type: str
       format:
         description:
           - For C(fs) pools, the filesystem to make and mount (V(ext2), V(ext3), V(ext4), V(xfs), V(btrfs)), or
@@ -92,6 +97,27 @@ options:
       - Mount options of C(fs) pools, kept in the definition as libvirt keeps them.
     type: list
     elements: str
+  thin_pool:
+    description:
+      - For pool types with thin provisioning, the thin pool that new volumes are made in, made by O(build)
+        when missing and grown when O(thin_pool.size) grows. Kept in the definition in poolcraft's own XML
+        namespace, which libvirt ignores (libvirt has no thin pools).
+    type: dict
+    suboptions:
+      name:
+        description: Name of the thin pool.
+        type: str
+        required: true
+      size:
+        description: Its size, such as V(10G); needed to make it.
+        type: str
+  remove_devices:
+    description:
+      - Allow O(build) to take devices out of the pool when they are no longer listed in O(source), for
+        pool types made of several devices. A device is taken out only when nothing is stored on it.
+      - Without it, a device found in the pool but not in O(source) is an error, so nothing is removed by accident.
+    type: bool
+    default: false
   overwrite:
     description:
       - Allow O(build) to destroy what a device holds. Without it, a device that carries any signature
@@ -291,7 +317,12 @@ pool:
       description: The source devices and format of the definition.
       type: dict
       returned: when the pool exists
-      sample: {"devices": ["/dev/disk/by-id/virtio-scratch"], "format": "ext4"}
+      sample: {"devices": ["/dev/disk/by-id/virtio-scratch"], "format": "ext4", "name": null}
+    thin_pool:
+      description: The thin pool of the definition (name, size in bytes), or null.
+      type: dict
+      returned: when the pool exists
+      sample: {"name": "thin", "size": 10737418240}
     mount_options:
       description: Mount options of the definition.
       type: list
@@ -333,8 +364,14 @@ def main():
             source={"type": "dict", "options": {
                 "device": {"type": "str"},
                 "devices": {"type": "list", "elements": "str"},
+                "name": {"type": "str"},
                 "format": {"type": "str"},
             }},
+            thin_pool={"type": "dict", "options": {
+                "name": {"type": "str", "required": True},
+                "size": {"type": "str"},
+            }},
+            remove_devices={"type": "bool", "default": False},
             mount_options={"type": "list", "elements": "str"},
             overwrite={"type": "bool", "default": False},
             fstab={"type": "path", "default": "/etc/fstab"},

@@ -50,11 +50,12 @@ options:
     default: present
   format:
     description:
-      - Image format. Defaults to the pool type's default (V(raw)) for new volumes, or to the format of
+      - Volume format. Which formats a pool holds depends on its type; C(dir) and C(fs) pools hold
+        V(raw), V(qcow2) and V(vmdk) image files. Another format is an error that lists the pool's formats.
+      - Defaults to the pool type's default (V(raw) for image files) for new volumes, or to the format of
         O(clone_from) when cloning (give another format to convert while cloning).
       - An existing volume of another format is an error; it is never converted in place.
     type: str
-    choices: [raw, qcow2, vmdk]
   capacity:
     description:
       - Size the guest sees, as bytes or with a unit such as V(10G), V(512MiB), V(1TiB) (single letters and
@@ -300,7 +301,7 @@ def main():
             path={"type": "path"},
             key={"type": "str", "no_log": False},
             state={"type": "str", "default": "present", "choices": ["present", "absent"]},
-            format={"type": "str", "choices": ["raw", "qcow2", "vmdk"]},
+            format={"type": "str"},
             capacity={"type": "str"},
             allocation={"type": "str"},
             preallocation={"type": "str", "choices": ["off", "metadata", "falloc", "full"]},

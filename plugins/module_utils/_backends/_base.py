@@ -11,11 +11,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 from dataclasses import dataclass, field
 from typing import Optional
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotSupportedError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, Permissions
+
+# Options of storage_volume that only image files have; other pool types refuse them by name.
+FILE_ONLY_VOLUME_OPTIONS = ("preallocation", "cluster_size", "compat", "lazy_refcounts", "allocation")
+_SECTOR = 512
 
 # The operations a pool type may have; supports() answers only for these.
 OPERATIONS = ("build", "build_steps", "start", "stop", "delete", "refresh", "list_volumes", "get_volume",
@@ -64,6 +69,10 @@ class PoolBackend(object):
     # Fields of PoolSource a definition of this type must have.
     required_source = ()
     needs_target_path = True
+    # Pool options that only some types take: ("thin_pool", ...); others refuse them by name.
+    pool_options = ()
+    # True where devices can join or leave a running pool (an LVM VG); others must be stopped first.
+    source_changes_while_running = False
 
     def __init__(self, runner, settings=None):
         self.runner = runner
@@ -84,8 +93,14 @@ class PoolBackend(object):
     def _unsupported(self, operation):
         raise NotSupportedError("%s pools do not support %s" % (self.pool_type, operation))
 
+    def default_target_path(self, pool):
+        """Where volumes appear when the task gives no target.path (/dev/VG for LVM); None: required."""
+        return None
+
     def validate(self, pool):
         """Reject a definition this type cannot use, before anything is done."""
+        if pool.thin_pool is not None and "thin_pool" not in self.pool_options:
+            raise ValidationError("thin_pool", pool.thin_pool.name, "%s pools have no thin pool" % self.pool_type)
         for name in self.required_source:
             if not getattr(pool.source, name):
                 raise ValidationError("source.%s" % name, None, "%s pools need it" % self.pool_type)
@@ -151,6 +166,24 @@ class PoolBackend(object):
         self._unsupported("changing target permissions")
 
     # -- volumes -------------------------------------------------------------
+
+    def round_capacity(self, pool, size):
+        """The capacity a volume of size bytes really gets (whole sectors; whole extents for LVM),
+        so that asking again for the same size is no change."""
+        return (size + _SECTOR - 1) // _SECTOR * _SECTOR
+
+    def check_volume_options(self, params, spec):
+        """Refuse storage_volume options this pool type cannot honour; params name them as the task did."""
+        for option in FILE_ONLY_VOLUME_OPTIONS:
+            if params.get(option) is not None:
+                raise ValidationError(option, params[option], "%s pools do not take it; it is for image files"
+                                      % self.pool_type)
+
+    def volume_name_at(self, pool, path):
+        """The name of the volume at path (a path or key) if this pool holds it, else None."""
+        if os.path.dirname(os.path.normpath(path)) == pool.target_path:
+            return os.path.basename(path)
+        return None
 
     def list_volumes(self, pool):
         self._unsupported("listing volumes")

@@ -14,7 +14,7 @@ import stat
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _image_header, _perms
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import PoolStatus
-from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
+from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, VolumeDef
 
@@ -25,6 +25,8 @@ DEFAULT_VOLUME_MODE = 0o600
 _FICLONE = 0x40049409
 _WIPE_CHUNK = 1 << 20
 _MAX_CHAIN = 16
+# Which creation options each file format takes (qemu-img's own limits).
+PREALLOCATION = {"raw": ("off", "falloc", "full"), "qcow2": ("off", "metadata", "falloc", "full"), "vmdk": ("off",)}
 
 
 def _volume_files(directory):
@@ -69,6 +71,22 @@ class FileVolumes(object):
     """Mixin: volumes are image files in pool.target_path."""
 
     volume_formats = ("raw", "qcow2", "vmdk")
+
+    def check_volume_options(self, params, spec):
+        fmt = spec.format
+        allowed = PREALLOCATION.get(fmt, ("off",))
+        if spec.preallocation and spec.preallocation not in allowed:
+            raise ValidationError("preallocation", spec.preallocation, "%s volumes allow %s" % (fmt, ", ".join(allowed)))
+        for option in ("cluster_size", "compat", "lazy_refcounts"):
+            if params.get(option) is not None and fmt != "qcow2":
+                raise ValidationError(option, params[option], "only qcow2 volumes have it, not %s" % fmt)
+        if spec.allocation is not None:
+            if fmt != "raw":
+                raise ValidationError("allocation", params["allocation"], "only raw volumes take an allocation; use preallocation for %s" % fmt)
+            if spec.capacity is not None and spec.allocation > spec.capacity:
+                raise ValidationError("allocation", params["allocation"], "larger than capacity")
+        if spec.backing and fmt == "raw":
+            raise ValidationError("backing_store", params["backing_store"], "raw volumes cannot have a backing store; use qcow2")
 
     @property
     def qemu_img(self):

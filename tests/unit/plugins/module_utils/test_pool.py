@@ -420,3 +420,21 @@ def test_bad_target_permissions(env, perms, option):
     with pytest.raises(ValidationError) as caught:
         env.plan(target={"path": env.images, "permissions": perms})
     assert str(caught.value).startswith(option + "=")
+
+
+def test_thin_pool_of_a_type_without_thin_pools_is_refused_before_anything(env):
+    with pytest.raises(ValidationError) as err:
+        env.plan(thin_pool={"name": "thin", "size": "1G"})
+    assert err.value.option == "thin_pool"
+    assert env.stored() is None
+
+
+def test_thin_pool_size_is_validated(env):
+    with pytest.raises(ValidationError) as err:
+        env.plan(thin_pool={"name": "thin", "size": "lots"})
+    assert err.value.option == "thin_pool.size"
+
+
+def test_source_name_is_kept_in_the_definition(env):
+    env.apply(source={"name": "images-src", "devices": None, "device": None, "format": None})
+    assert env.stored().definition.source.name == "images-src"

@@ -9,9 +9,10 @@ made by fixtures/record_qemu_img.py from the real qemu-img) and fails the
 test on any command it was not told to expect, on an argv that differs from
 the recording, and on recorded steps left unused at the end of the test.
 
-Also: validators of libvirt's own schemas (pool_schema, volume_schema), an
-OSError on demand (os_failure), and PoolManager / VolumeManager planned and
-applied over a real store in tmp_path (pool_env, volume_env).
+Also: a stand-in for AnsibleModule (run_module), validators of libvirt's own
+schemas (pool_schema, volume_schema), an OSError on demand (os_failure), and
+PoolManager / VolumeManager planned and applied over a real store in tmp_path
+(pool_env, volume_env).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -153,6 +154,42 @@ def tree_snapshot(root):
 @pytest.fixture
 def snapshot():
     return tree_snapshot
+
+
+class ModuleExit(Exception):
+    """How a module ended: the result it passed and whether it failed (fail_json) or not (exit_json)."""
+
+    def __init__(self, result, failed):
+        super(ModuleExit, self).__init__(result)
+        self.result = result
+        self.failed = failed
+
+
+class FakeModule(object):
+    """AnsibleModule as the code behind a module sees it; its exits raise ModuleExit instead of ending
+    the process."""
+
+    def __init__(self, params, check_mode=False, diff=False):
+        self.params = params
+        self.check_mode = check_mode
+        self._diff = diff
+
+    def exit_json(self, **result):
+        raise ModuleExit(result, failed=False)
+
+    def fail_json(self, **result):
+        raise ModuleExit(result, failed=True)
+
+
+@pytest.fixture
+def run_module():
+    """run_module(body, params=None, check_mode=False, diff=False): body(module) with a FakeModule,
+    which must exit; returns the ModuleExit. Other exceptions pass through."""
+    def call(body, params=None, **kwargs):
+        with pytest.raises(ModuleExit) as exited:
+            body(FakeModule(dict(params or {}), **kwargs))
+        return exited.value
+    return call
 
 
 @pytest.fixture

@@ -18,25 +18,10 @@ from ansible_collections.poolcraft.storage.plugins.module_utils import _task
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import CommandError, ValidationError
 
 
-class Exited(Exception):
-    def __init__(self, result, failed):
-        super(Exited, self).__init__(result)
-        self.result = result
-        self.failed = failed
-
-
-class FakeModule(object):
-    def exit_json(self, **result):
-        raise Exited(result, failed=False)
-
-    def fail_json(self, **result):
-        raise Exited(result, failed=True)
-
-
-def exit_with(work):
-    with pytest.raises(Exited) as exited:
-        _task.exit_with(FakeModule(), work)
-    return exited.value
+@pytest.fixture
+def exit_with(run_module):
+    """exit_with(work): how _task.exit_with ends a module with that work."""
+    return lambda work: run_module(lambda module: _task.exit_with(module, work))
 
 
 def raising(exc):
@@ -45,36 +30,36 @@ def raising(exc):
     return work
 
 
-def test_the_result_is_the_exit():
+def test_the_result_is_the_exit(exit_with):
     outcome = exit_with(lambda: {"changed": False, "sources": ["vg0"]})
     assert not outcome.failed
     assert outcome.result == {"changed": False, "sources": ["vg0"]}
 
 
-def test_storage_error_is_its_message():
+def test_storage_error_is_its_message(exit_with):
     outcome = exit_with(raising(ValidationError("name", "a/b", "must not contain '/'")))
     assert outcome.failed
     assert outcome.result == {"msg": "name='a/b': must not contain '/'"}
 
 
-def test_command_error_names_the_command():
+def test_command_error_names_the_command(exit_with):
     outcome = exit_with(raising(CommandError(["vgs", "--noheadings"], 5, "", "  No volume groups found\n")))
     assert outcome.failed and outcome.result["msg"] == "vgs --noheadings failed (rc=5): No volume groups found"
 
 
-def test_os_error_names_the_file(tmp_path):
+def test_os_error_names_the_file(exit_with, tmp_path):
     missing = str(tmp_path / "nope")
     outcome = exit_with(lambda: {"listing": os.listdir(missing)})
     assert outcome.failed
     assert outcome.result["msg"] == "%s: %s" % (missing, os.strerror(errno.ENOENT))
 
 
-def test_os_error_without_a_file():
+def test_os_error_without_a_file(exit_with):
     outcome = exit_with(raising(OSError(errno.EIO, os.strerror(errno.EIO))))
     assert outcome.result["msg"] == "I/O error: %s" % os.strerror(errno.EIO)
 
 
-def test_missing_library_is_one_line_with_the_traceback_apart():
+def test_missing_library_is_one_line_with_the_traceback_apart(exit_with):
     trace = "Traceback (most recent call last):\nImportError: No module named 'pyudev'\n"
     outcome = exit_with(lambda: _task.require_library("pyudev", trace))
     assert outcome.failed
@@ -82,13 +67,13 @@ def test_missing_library_is_one_line_with_the_traceback_apart():
     assert outcome.result["exception"] == trace
 
 
-def test_an_installed_library_is_no_error():
+def test_an_installed_library_is_no_error(exit_with):
     assert exit_with(lambda: _task.require_library("lxml", None) or {"changed": False}).result == {"changed": False}
 
 
-def test_other_exceptions_are_bugs_and_not_hidden():
+def test_other_exceptions_are_bugs_and_not_hidden(exit_with):
     with pytest.raises(KeyError):
-        _task.exit_with(FakeModule(), lambda: {}["missing"])
+        exit_with(lambda: {}["missing"])
 
 
 def test_argument_spec_adds_to_the_common_options():

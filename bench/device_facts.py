@@ -32,7 +32,6 @@ import fcntl
 import json
 import os
 import shutil
-import signal
 import statistics
 import struct
 import subprocess
@@ -42,11 +41,10 @@ import time
 import uuid
 import zlib
 
-sys.dont_write_bytecode = True
+sys.dont_write_bytecode = True  # before importing _harness: no __pycache__ in the checkout
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-SBIN_PATH = ("/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/bin", "/bin")
+from _harness import ROOT, SBIN_PATH, SetupError, Terminated, link_collection, run, stop_on_signals, which
+
 UDEVD = "/lib/systemd/systemd-udevd"
 MiB = 1 << 20
 LOOP_SIZE = 8 * MiB
@@ -56,29 +54,6 @@ PART_DISK_SIZE = 16 * MiB
 LOOP_CTL_GET_FREE = 0x4C82
 LOOP_SET_FD = 0x4C00
 LOOP_CLR_FD = 0x4C01
-
-
-class SetupError(Exception):
-    pass
-
-
-class _Terminated(BaseException):
-    pass
-
-
-def _on_signal(signum, _frame):
-    raise _Terminated("signal %d" % signum)
-
-
-def which(name):
-    path = shutil.which(name, path=os.pathsep.join(os.environ.get("PATH", "").split(os.pathsep) + list(SBIN_PATH)))
-    if path is None:
-        raise SetupError("%s not found (see bench/README.md)" % name)
-    return path
-
-
-def run(argv, **kwargs):
-    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True, **kwargs)
 
 
 # -- udev --------------------------------------------------------------------------
@@ -387,8 +362,7 @@ def main():
     if os.geteuid() != 0:
         print("device_facts: needs root (it attaches loop devices)", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGHUP, _on_signal)
+    stop_on_signals()
 
     work = tempfile.mkdtemp(prefix="poolcraft-bench-facts-", dir=opts.tmpdir)
     loops = Loops()
@@ -401,11 +375,7 @@ def main():
         print("made %d block devices (%d loop devices) in %.1f s; the host has %d block devices in all"
               % (len(expected), len(loops.names), time.time() - start, len(os.listdir("/sys/class/block"))))
 
-        # the collection, importable from this checkout
-        top = os.path.join(work, "collections")
-        os.makedirs(os.path.join(top, "ansible_collections", "poolcraft"))
-        os.symlink(ROOT, os.path.join(top, "ansible_collections", "poolcraft", "storage"))
-        env = dict(os.environ, PYTHONPATH=top, PYTHONDONTWRITEBYTECODE="1", LC_ALL="C.UTF-8")
+        env = dict(os.environ, PYTHONPATH=link_collection(work), PYTHONDONTWRITEBYTECODE="1", LC_ALL="C.UTF-8")
         python = sys.executable
         ours = os.path.join(ROOT, "plugins", "modules", "storage_device_facts.py")
         args = {}
@@ -476,7 +446,7 @@ def main():
     except SetupError as exc:
         print("device_facts: %s" % exc, file=sys.stderr)
         return 2
-    except (KeyboardInterrupt, _Terminated):
+    except (KeyboardInterrupt, Terminated):
         print("device_facts: interrupted; cleaning up", file=sys.stderr)
         return 130
     finally:

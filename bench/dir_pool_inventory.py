@@ -37,17 +37,16 @@ import time
 import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
-# Importing the collection from the checkout must leave no __pycache__ behind in it.
+# Importing the collection (and _harness) from the checkout must leave no __pycache__ behind in it.
 sys.dont_write_bytecode = True
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+from _harness import ROOT, SBIN_PATH, SetupError, Terminated, link_collection, stop_on_signals, which
+
 POOL_NAME = "poolcraft-bench"
 GiB = 1 << 30
 MiB = 1 << 20
 RAW_BASE_SIZE = GiB          # raw volume i is RAW_BASE_SIZE + (i % 97) MiB, all sparse
 QCOW2_SIZE = 20 * GiB        # virtual size of every qcow2 volume
-SBIN_PATH = ("/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/bin", "/bin")
 UNPRIVILEGED_USER = "nobody"
 
 # In a fresh interpreter: import the collection and do one operation (informational row).
@@ -63,33 +62,11 @@ describe(stored, backend_for("dir", Runner()), with_volumes=sys.argv[2] == "list
 """
 
 
-class SetupError(Exception):
-    pass
-
-
-class _Terminated(BaseException):
-    """Raised from the SIGTERM/SIGHUP handler so the finally blocks clean up."""
-
-
-def _on_signal(signum, _frame):
-    raise _Terminated("signal %d" % signum)
-
-
-def which(name):
-    path = shutil.which(name, path=os.pathsep.join(os.environ.get("PATH", "").split(os.pathsep) + list(SBIN_PATH)))
-    if path is None:
-        raise SetupError("%s not found: install it (see bench/README.md)" % name)
-    return path
-
-
 # -- the collection ------------------------------------------------------------
 
 def import_collection(work):
     """Make `ansible_collections.poolcraft.storage` resolve to this checkout, then import."""
-    top = os.path.join(work, "collections")
-    parent = os.path.join(top, "ansible_collections", "poolcraft")
-    os.makedirs(parent)
-    os.symlink(ROOT, os.path.join(parent, "storage"))
+    top = link_collection(work)
     sys.path.insert(0, top)
     from ansible_collections.poolcraft.storage.plugins.module_utils import _backends, _pool, _runner, _store, _xml
     origin = os.path.realpath(_backends.__file__)
@@ -398,8 +375,7 @@ def main(argv=None):
     if args.volumes < 10 or args.repeat < 1:
         parser.error("--volumes must be >= 10 and --repeat >= 1")
 
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _on_signal)
+    stop_on_signals()
     work = tempfile.mkdtemp(prefix="poolcraft-bench-", dir=args.tmpdir)
     daemon = None
     pool_created = False
@@ -515,7 +491,7 @@ def main(argv=None):
     except SetupError as exc:
         print("bench: setup failed: %s" % exc, file=sys.stderr)
         return 2
-    except _Terminated as exc:
+    except Terminated as exc:
         print("bench: stopped by %s" % exc, file=sys.stderr)
         return 143
     except KeyboardInterrupt:

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: poolcraft.storage contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""storage_device_facts: which subsets to gather, gathering them, and the one
-place where a StorageError of the facts module becomes fail_json.
+"""storage_device_facts: which subsets to gather, and gathering them (never lxml
+unless pool definitions are there to read).
 
 External commands run only where no file has the data, each at most once:
 `lvm fullreport` (only when a device carries an LVM signature or an LV is
@@ -18,11 +18,10 @@ __metaclass__ = type
 import os
 import traceback
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.poolcraft.storage.plugins.module_utils import _devices, _mounts, _scsi
-from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._errors import ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner
+from ansible_collections.poolcraft.storage.plugins.module_utils._task import argument_spec, exit_with, require_library
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools import _lvm_report, _multipath
 
 try:
@@ -32,28 +31,15 @@ except ImportError:
     pyudev = None
     PYUDEV_IMPORT_ERROR = traceback.format_exc()
 
-# The shared options (config_dir, runtime_dir) with _store's defaults, spelled out here so that a
-# run without the pools subset does not import the store and lxml (tests check they agree).
-ARGUMENT_SPEC = {
-    "config_dir": {"type": "path", "default": "/etc/poolcraft/storage"},
-    "runtime_dir": {"type": "path", "default": "/run/poolcraft/storage"},
-    "gather_subset": {"type": "list", "elements": "str", "default": ["all"]},
-    "devices": {"type": "list", "elements": "str"},
-    "network_usage": {"type": "bool", "default": False},
-    "usage_timeout": {"type": "int", "default": 5},
-}
+ARGUMENT_SPEC = argument_spec(
+    gather_subset={"type": "list", "elements": "str", "default": ["all"]},
+    devices={"type": "list", "elements": "str"},
+    network_usage={"type": "bool", "default": False},
+    usage_timeout={"type": "int", "default": 5},
+)
 
 SUBSETS = ("devices", "iscsi", "lvm", "mounts", "multipath", "pools", "scsi_hosts")
 NEEDS_PYUDEV = frozenset(("devices", "iscsi", "multipath", "scsi_hosts"))
-
-
-class MissingLibrary(StorageError):
-    """A Python library a subset needs is not installed on the managed host."""
-
-    def __init__(self, library, traceback_text):
-        super(MissingLibrary, self).__init__("missing Python library %s" % library)
-        self.library = library
-        self.traceback = traceback_text
 
 
 def resolve_subsets(requested):
@@ -203,8 +189,7 @@ class Gatherer(object):
         if not any(_has_definitions(self.params[key]) for key in ("config_dir", "runtime_dir")):
             return {}  # nothing defined here: no need to load the store and lxml
         from ansible_collections.poolcraft.storage.plugins.module_utils._xml import LXML_IMPORT_ERROR
-        if LXML_IMPORT_ERROR is not None:
-            raise MissingLibrary("lxml", LXML_IMPORT_ERROR)
+        require_library("lxml", LXML_IMPORT_ERROR)
         from ansible_collections.poolcraft.storage.plugins.module_utils._backends import backend_for
         from ansible_collections.poolcraft.storage.plugins.module_utils._pool import describe
         from ansible_collections.poolcraft.storage.plugins.module_utils._store import DefinitionStore
@@ -273,21 +258,15 @@ def _link_lvm(devices, lvm):
 
 
 def gather_facts(module, runner=None, context=None):
-    """Check the libraries, gather, exit once; every StorageError becomes fail_json here."""
-    try:
+    """Check the libraries the chosen subsets need, gather, exit once (changed: never)."""
+
+    def gather():
         subsets = resolve_subsets(module.params.get("gather_subset"))
-    except StorageError as exc:
-        module.fail_json(msg=str(exc))
-    if NEEDS_PYUDEV & subsets and PYUDEV_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("pyudev"), exception=PYUDEV_IMPORT_ERROR)
-    try:
-        if context is None and pyudev is not None:
-            context = pyudev.Context()
-        facts = Gatherer(module.params, runner or Runner(), context).gather()
-    except MissingLibrary as exc:
-        module.fail_json(msg=missing_required_lib(exc.library), exception=exc.traceback)
-    except StorageError as exc:
-        module.fail_json(msg=str(exc))
-    except (IOError, OSError) as exc:
-        module.fail_json(msg="%s: %s" % (getattr(exc, "filename", None) or "I/O error", exc.strerror or exc))
-    module.exit_json(changed=False, ansible_facts=facts)
+        if NEEDS_PYUDEV & subsets:
+            require_library("pyudev", PYUDEV_IMPORT_ERROR)
+        host_context = context
+        if host_context is None and pyudev is not None:
+            host_context = pyudev.Context()
+        return {"changed": False, "ansible_facts": Gatherer(module.params, runner or Runner(), host_context).gather()}
+
+    exit_with(module, gather)

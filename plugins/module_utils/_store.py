@@ -21,7 +21,6 @@ import os
 import tempfile
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
-from ansible_collections.poolcraft.storage.plugins.module_utils._xml import pool_from_xml
 
 DEFAULT_CONFIG_DIR = "/etc/poolcraft/storage"
 DEFAULT_RUNTIME_DIR = "/run/poolcraft/storage"
@@ -123,6 +122,8 @@ class DefinitionStore(object):
 
     @staticmethod
     def _read(path):
+        # imported here: the store's defaults are read by modules that must run without lxml
+        from ansible_collections.poolcraft.storage.plugins.module_utils._xml import pool_from_xml
         try:
             with open(path, encoding="utf-8") as handle:
                 return pool_from_xml(handle.read(), origin=path)

@@ -8,19 +8,32 @@ command transcripts (tests/unit/plugins/module_utils/fixtures/qemu_img/*.json,
 made by fixtures/record_qemu_img.py from the real qemu-img) and fails the
 test on any command it was not told to expect, on an argv that differs from
 the recording, and on recorded steps left unused at the end of the test.
+
+Also: a stand-in for AnsibleModule (run_module), validators of libvirt's own
+schemas (pool_schema, volume_schema), an OSError on demand (os_failure), and
+PoolManager / VolumeManager planned and applied over a real store in tmp_path
+(pool_env, volume_env).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
+import copy
 import json
 import os
+import shutil
 import stat
+import subprocess
 
 import pytest
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import CommandError, StorageError
+from ansible_collections.poolcraft.storage.plugins.module_utils._pool import PoolManager
+from ansible_collections.poolcraft.storage.plugins.module_utils._store import DefinitionStore
+from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
+from ansible_collections.poolcraft.storage.plugins.module_utils._volume import VolumeManager
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "plugins", "module_utils", "fixtures")
 TRANSCRIPTS = os.path.join(FIXTURES, "qemu_img")
@@ -141,3 +154,210 @@ def tree_snapshot(root):
 @pytest.fixture
 def snapshot():
     return tree_snapshot
+
+
+class ModuleExit(Exception):
+    """How a module ended: the result it passed and whether it failed (fail_json) or not (exit_json)."""
+
+    def __init__(self, result, failed):
+        super(ModuleExit, self).__init__(result)
+        self.result = result
+        self.failed = failed
+
+
+class FakeModule(object):
+    """AnsibleModule as the code behind a module sees it; its exits raise ModuleExit instead of ending
+    the process."""
+
+    def __init__(self, params, check_mode=False, diff=False):
+        self.params = params
+        self.check_mode = check_mode
+        self._diff = diff
+
+    def exit_json(self, **result):
+        raise ModuleExit(result, failed=False)
+
+    def fail_json(self, **result):
+        raise ModuleExit(result, failed=True)
+
+
+@pytest.fixture
+def run_module():
+    """run_module(body, params=None, check_mode=False, diff=False): body(module) with a FakeModule,
+    which must exit; returns the ModuleExit. Other exceptions pass through."""
+    def call(body, params=None, **kwargs):
+        with pytest.raises(ModuleExit) as exited:
+            body(FakeModule(dict(params or {}), **kwargs))
+        return exited.value
+    return call
+
+
+@pytest.fixture
+def qemu_img(fake_runner):
+    """qemu_img(*transcripts, skip=0): a FakeRunner replaying them, and a QemuImg that runs through it."""
+    def make(*transcripts, **kwargs):
+        runner = fake_runner(*transcripts, **kwargs)
+        return runner, QemuImg(runner)
+    return make
+
+
+@pytest.fixture
+def os_failure():
+    """`with os_failure(_store.os, "rename", errno.EIO):` every call of that function raises that OSError."""
+    @contextlib.contextmanager
+    def failing(namespace, name, code):
+        def fail(*_args, **_kwargs):
+            raise OSError(code, os.strerror(code))
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(namespace, name, fail)
+            yield
+    return failing
+
+
+# -- libvirt's schemas ------------------------------------------------------------
+
+# Debian/Ubuntu: libvirt0 or libvirt-daemon; Fedora: libvirt-libs
+SCHEMA_DIR = os.environ.get("POOLCRAFT_LIBVIRT_SCHEMAS", "/usr/share/libvirt/schemas")
+
+
+def _schema_validator(name):
+    etree = pytest.importorskip("lxml.etree")
+    path = os.path.join(SCHEMA_DIR, name)
+    if not os.path.isfile(path):
+        return None
+    try:
+        schema = etree.RelaxNG(etree.parse(path))
+    except (etree.RelaxNGParseError, etree.XMLSyntaxError):
+        schema = None
+    if schema is not None:
+        def validate(text):
+            doc = etree.fromstring(text.encode("utf-8"))
+            if not schema.validate(doc):
+                pytest.fail("%s rejects:\n%s\n%s" % (name, text, schema.error_log))
+        return validate
+    if shutil.which("xmllint") is None:
+        return None
+
+    def validate_with_xmllint(text):
+        proc = subprocess.run(["xmllint", "--noout", "--relaxng", path, "-"], input=text.encode("utf-8"),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+        if proc.returncode != 0:
+            pytest.fail("%s rejects:\n%s\n%s" % (name, text, proc.stderr.decode("utf-8", "replace")))
+    return validate_with_xmllint
+
+
+def libvirt_schema(name):
+    """A function that fails the test when libvirt's schema `name` rejects an XML text; skips without it."""
+    validate = _schema_validator(name)
+    if validate is None:
+        pytest.skip("libvirt's %s is not in %s (install libvirt's schemas, e.g. the libvirt0 package)" % (name, SCHEMA_DIR))
+    return validate
+
+
+@pytest.fixture(scope="module")
+def pool_schema():
+    return libvirt_schema("storagepool.rng")
+
+
+@pytest.fixture(scope="module")
+def volume_schema():
+    return libvirt_schema("storagevol.rng")
+
+
+# -- managers over a real store in tmp_path -----------------------------------------
+
+def dir_pool_params(path, **overrides):
+    """storage_pool's options for the dir pool 'images' at path, as the module passes them."""
+    params = {"name": "images", "uuid": None, "type": "dir", "target": {"path": path, "permissions": None},
+              "state": "present", "build": False, "autostart": None, "persistent": None, "purge": False,
+              "list_volumes": False}
+    params.update(overrides)
+    return params
+
+
+VOLUME_PARAMS = {"pool": "images", "name": "disk.img", "path": None, "key": None, "state": "present", "format": None,
+                 "capacity": None, "allocation": None, "preallocation": None, "cluster_size": None, "compat": None,
+                 "lazy_refcounts": None, "backing_store": None, "clone_from": None, "shrink": False, "wipe": None,
+                 "permissions": None}
+
+
+class ManagerEnv(object):
+    """A config dir, a runtime dir and a pool directory under tmp_path, and one manager class planned
+    and applied over them as _module.run does it, without the AnsibleModule."""
+
+    def __init__(self, tmp_path, runner, manager_class, defaults, images):
+        self.root = tmp_path
+        self.config = str(tmp_path / "etc")
+        self.runtime = str(tmp_path / "run")
+        self.images = images
+        self.runner = runner
+        self.manager_class = manager_class
+        self.defaults = defaults
+
+    def store(self):
+        return DefinitionStore(self.config, self.runtime)
+
+    def params(self, **overrides):
+        params = copy.deepcopy(self.defaults)  # a manager may change nested options; the next call starts afresh
+        params.update(config_dir=self.config, runtime_dir=self.runtime)
+        params.update(overrides)
+        return params
+
+    def _run(self, runner, overrides, apply):
+        store = self.store()
+        manager = self.manager_class(self.params(**overrides), runner or self.runner, store)
+        with store:
+            actions = manager.plan()
+            if not apply:
+                return manager, actions
+            for action in actions:
+                action.apply()
+            return [action.description for action in actions], manager.result(applied=True)
+
+    def plan(self, runner=None, **overrides):
+        """The manager and its actions, none applied."""
+        return self._run(runner, overrides, apply=False)
+
+    def descriptions(self, **overrides):
+        return [action.description for action in self.plan(**overrides)[1]]
+
+    def apply(self, runner=None, **overrides):
+        """Plan and apply: the descriptions of the actions and the manager's result."""
+        return self._run(runner, overrides, apply=True)
+
+    def stored(self, name="images"):
+        return self.store().get(name)
+
+    def pool(self, name="images", path=None, state="running"):
+        """A dir pool defined and built, in state; its directory."""
+        path = path or self.images
+        store = self.store()
+        manager = PoolManager(dir_pool_params(path, name=name, state=state, build=True), self.runner, store)
+        with store:
+            for action in manager.plan():
+                action.apply()
+        return path
+
+    def file(self, name, size, mode=0o644, content=b""):
+        """A file in the pool directory: content, then sparse up to size."""
+        path = os.path.join(self.images, name)
+        with open(path, "wb") as handle:
+            handle.write(content)
+            handle.truncate(size)
+        os.chmod(path, mode)
+        return path
+
+
+@pytest.fixture
+def pool_env(tmp_path, quiet_runner):
+    """PoolManager over a store in tmp_path, for the dir pool 'images' at tmp_path/srv/images (not made)."""
+    images = str(tmp_path / "srv" / "images")
+    return ManagerEnv(tmp_path, quiet_runner, PoolManager, dir_pool_params(images), images)
+
+
+@pytest.fixture
+def volume_env(tmp_path, quiet_runner):
+    """VolumeManager over a store in tmp_path, with the running dir pool 'images' at tmp_path/images."""
+    env = ManagerEnv(tmp_path, quiet_runner, VolumeManager, VOLUME_PARAMS, str(tmp_path / "images"))
+    env.pool()
+    return env

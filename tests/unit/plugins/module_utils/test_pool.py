@@ -14,61 +14,17 @@ import stat
 import pytest
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._pool import PoolManager, validate_name
-from ansible_collections.poolcraft.storage.plugins.module_utils._store import DefinitionStore
+from ansible_collections.poolcraft.storage.plugins.module_utils._pool import validate_name
 
 pytest.importorskip("lxml")
 
 UUID = "6f1c2a3b-1234-4abc-8def-0123456789ab"
 
 
-class Env(object):
-    """A config dir, a runtime dir and a place for pool directories, all under tmp_path."""
-
-    def __init__(self, tmp_path, runner):
-        self.root = tmp_path
-        self.config = str(tmp_path / "etc")
-        self.runtime = str(tmp_path / "run")
-        self.images = str(tmp_path / "srv" / "images")
-        self.runner = runner
-
-    def store(self):
-        return DefinitionStore(self.config, self.runtime)
-
-    def params(self, **overrides):
-        params = {"name": "images", "uuid": None, "type": "dir", "target": {"path": self.images, "permissions": None},
-                  "state": "present", "build": False, "autostart": None, "persistent": None, "purge": False,
-                  "list_volumes": False, "config_dir": self.config, "runtime_dir": self.runtime}
-        params.update(overrides)
-        return params
-
-    def plan(self, **overrides):
-        store = self.store()
-        manager = PoolManager(self.params(**overrides), self.runner, store)
-        with store:
-            actions = manager.plan()
-        return manager, actions
-
-    def descriptions(self, **overrides):
-        return [action.description for action in self.plan(**overrides)[1]]
-
-    def apply(self, **overrides):
-        store = self.store()
-        manager = PoolManager(self.params(**overrides), self.runner, store)
-        with store:
-            actions = manager.plan()
-            for action in actions:
-                action.apply()
-            result = manager.result(applied=True)
-        return [action.description for action in actions], result
-
-    def stored(self, name="images"):
-        return self.store().get(name)
-
-
 @pytest.fixture
-def env(tmp_path, quiet_runner):
-    return Env(tmp_path, quiet_runner)
+def env(pool_env):
+    """PoolManager over a store in tmp_path; the pool's directory is env.images (conftest.ManagerEnv)."""
+    return pool_env
 
 
 def running_pool(env, **overrides):

@@ -273,48 +273,22 @@ def test_atomic_write_mode_and_content(tmp_path):
     assert leftovers(str(tmp_path)) == []
 
 
-def test_atomic_write_keeps_old_content_when_rename_fails(tmp_path, monkeypatch):
+@pytest.mark.parametrize("call, code", [("rename", errno.EIO), ("fsync", errno.ENOSPC)])
+def test_atomic_write_keeps_old_content_when_a_step_fails(tmp_path, os_failure, call, code):
     path = str(tmp_path / "f.xml")
     atomic_write(path, "old")
-
-    def failing_rename(src, dst):
-        raise OSError(errno.EIO, "simulated I/O error", src)
-
-    monkeypatch.setattr(_store.os, "rename", failing_rename)
-    with pytest.raises(OSError):
+    with os_failure(_store.os, call, code), pytest.raises(OSError):
         atomic_write(path, "new")
-    monkeypatch.undo()
     with open(path) as handle:
         assert handle.read() == "old"
     assert os.listdir(str(tmp_path)) == ["f.xml"]
-
-
-def test_atomic_write_cleans_up_when_writing_fails(tmp_path, monkeypatch):
-    path = str(tmp_path / "f.xml")
-    atomic_write(path, "old")
-
-    def failing_fsync(fd):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(_store.os, "fsync", failing_fsync)
-    with pytest.raises(OSError):
-        atomic_write(path, "new")
-    monkeypatch.undo()
-    with open(path) as handle:
-        assert handle.read() == "old"
     assert leftovers(str(tmp_path)) == []
 
 
-def test_save_failure_keeps_the_old_definition(store, dirs, monkeypatch):
+def test_save_failure_keeps_the_old_definition(store, dirs, os_failure):
     save(store, make_pool("images", 1, "/old"))
-
-    def failing_rename(src, dst):
-        raise OSError(errno.EIO, "simulated I/O error", src)
-
-    monkeypatch.setattr(_store.os, "rename", failing_rename)
-    with pytest.raises(OSError):
+    with os_failure(_store.os, "rename", errno.EIO), pytest.raises(OSError):
         save(store, make_pool("images", 1, "/new"))
-    monkeypatch.undo()
     assert store.get("images").definition.target_path == "/old"
     assert leftovers(dirs[0], dirs[1]) == []
 

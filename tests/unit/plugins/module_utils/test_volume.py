@@ -17,9 +17,7 @@ import subprocess
 import pytest
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._pool import PoolManager
 from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner
-from ansible_collections.poolcraft.storage.plugins.module_utils._store import DefinitionStore
 from ansible_collections.poolcraft.storage.plugins.module_utils._volume import VolumeManager
 
 pytest.importorskip("lxml")
@@ -30,71 +28,10 @@ MI = 1024 * 1024
 GI = 1024 * MI
 
 
-class Env(object):
-
-    def __init__(self, tmp_path, runner):
-        self.root = tmp_path
-        self.config = str(tmp_path / "etc")
-        self.runtime = str(tmp_path / "run")
-        self.images = str(tmp_path / "images")
-        self.runner = runner
-
-    def store(self):
-        return DefinitionStore(self.config, self.runtime)
-
-    def pool(self, name="images", path=None, state="running"):
-        params = {"name": name, "uuid": None, "type": "dir", "target": {"path": path or self.images, "permissions": None},
-                  "state": state, "build": True, "autostart": None, "persistent": None, "purge": False,
-                  "list_volumes": False}
-        store = self.store()
-        manager = PoolManager(params, self.runner, store)
-        with store:
-            for action in manager.plan():
-                action.apply()
-        return path or self.images
-
-    def params(self, **overrides):
-        params = {"pool": "images", "name": "disk.img", "path": None, "key": None, "state": "present", "format": None,
-                  "capacity": None, "allocation": None, "preallocation": None, "cluster_size": None, "compat": None,
-                  "lazy_refcounts": None, "backing_store": None, "clone_from": None, "shrink": False, "wipe": None,
-                  "permissions": None, "config_dir": self.config, "runtime_dir": self.runtime}
-        params.update(overrides)
-        return params
-
-    def plan(self, runner=None, **overrides):
-        store = self.store()
-        manager = VolumeManager(self.params(**overrides), runner or self.runner, store)
-        with store:
-            actions = manager.plan()
-        return manager, actions
-
-    def descriptions(self, **overrides):
-        return [action.description for action in self.plan(**overrides)[1]]
-
-    def apply(self, runner, **overrides):
-        store = self.store()
-        manager = VolumeManager(self.params(**overrides), runner, store)
-        with store:
-            actions = manager.plan()
-            for action in actions:
-                action.apply()
-            result = manager.result(applied=True)
-        return [action.description for action in actions], result
-
-    def file(self, name, size, mode=0o644, content=b""):
-        path = os.path.join(self.images, name)
-        with open(path, "wb") as handle:
-            handle.write(content)
-            handle.truncate(size)
-        os.chmod(path, mode)
-        return path
-
-
 @pytest.fixture
-def env(tmp_path, quiet_runner):
-    made = Env(tmp_path, quiet_runner)
-    made.pool()
-    return made
+def env(volume_env):
+    """VolumeManager over a store in tmp_path, with the running dir pool 'images' (conftest.ManagerEnv)."""
+    return volume_env
 
 
 def qemu_info(path):

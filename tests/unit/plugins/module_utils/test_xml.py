@@ -6,10 +6,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-import shutil
-import subprocess
-
 import pytest
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _xml
@@ -20,53 +16,7 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._xml import (
 
 etree = pytest.importorskip("lxml.etree")
 
-# libvirt's schemas (Debian/Ubuntu: libvirt0 or libvirt-daemon; Fedora: libvirt-libs)
-SCHEMA_DIR = os.environ.get("POOLCRAFT_LIBVIRT_SCHEMAS", "/usr/share/libvirt/schemas")
 UUID = "0b0b8a6c-4f6e-4d1a-9a7a-1f2d1f0d7e41"
-
-
-def _schema_validator(name):
-    path = os.path.join(SCHEMA_DIR, name)
-    if not os.path.isfile(path):
-        return None
-    try:
-        schema = etree.RelaxNG(etree.parse(path))
-    except (etree.RelaxNGParseError, etree.XMLSyntaxError):
-        schema = None
-    if schema is not None:
-        def validate(text):
-            doc = etree.fromstring(text.encode("utf-8"))
-            if not schema.validate(doc):
-                pytest.fail("%s rejects:\n%s\n%s" % (name, text, schema.error_log))
-        return validate
-    if shutil.which("xmllint") is None:
-        return None
-
-    def validate_with_xmllint(text):
-        proc = subprocess.run(["xmllint", "--noout", "--relaxng", path, "-"], input=text.encode("utf-8"),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
-        if proc.returncode != 0:
-            pytest.fail("%s rejects:\n%s\n%s" % (name, text, proc.stderr.decode("utf-8", "replace")))
-    return validate_with_xmllint
-
-
-@pytest.fixture(scope="module")
-def pool_schema():
-    validate = _schema_validator("storagepool.rng")
-    if validate is None:
-        pytest.skip("libvirt's storagepool.rng is not in %s (install libvirt's schemas, e.g. the libvirt0 package)"
-                    % SCHEMA_DIR)
-    return validate
-
-
-@pytest.fixture(scope="module")
-def volume_schema():
-    validate = _schema_validator("storagevol.rng")
-    if validate is None:
-        pytest.skip("libvirt's storagevol.rng is not in %s (install libvirt's schemas, e.g. the libvirt0 package)"
-                    % SCHEMA_DIR)
-    return validate
-
 
 FULL_PERMS = Permissions(mode=0o711, owner=107, group=0, label="system_u:object_r:virt_image_t:s0")
 

@@ -31,9 +31,8 @@ def test_zero_is_not_unset():
     assert _options({"cluster_size": 0}) == ["-o", "cluster_size=0"]
 
 
-def test_create_with_options(fake_runner, tmp_path):
-    runner = fake_runner("create_qcow2_options")
-    qemu = QemuImg(runner)
+def test_create_with_options(qemu_img, tmp_path):
+    runner, qemu = qemu_img("create_qcow2_options")
     path = str(tmp_path / "disk.qcow2")
     qemu.create(path, "qcow2", GI, options={"preallocation": "metadata", "cluster_size": 65536,
                                             "compat": "1.1", "lazy_refcounts": True})
@@ -51,9 +50,8 @@ def test_create_with_options(fake_runner, tmp_path):
     assert info["filename"] == path
 
 
-def test_create_with_boolean_off_and_old_compat(fake_runner, tmp_path):
-    runner = fake_runner("create_qcow2_v2_boolean_off")
-    qemu = QemuImg(runner)
+def test_create_with_boolean_off_and_old_compat(qemu_img, tmp_path):
+    runner, qemu = qemu_img("create_qcow2_v2_boolean_off")
     path = str(tmp_path / "old.qcow2")
     options = {"compat": "0.10", "lazy_refcounts": False, "cluster_size": None}
     qemu.create(path, "qcow2", 10 * 1024 * 1024, options=options)
@@ -69,9 +67,8 @@ def test_create_without_options_has_no_dash_o(fake_runner, tmp_path):
     assert "-o" not in runner.calls[0]
 
 
-def test_create_overlay_uses_b_and_f(fake_runner, tmp_path):
-    runner = fake_runner("create_overlay")
-    qemu = QemuImg(runner)
+def test_create_overlay_uses_b_and_f(qemu_img, tmp_path):
+    runner, qemu = qemu_img("create_overlay")
     base, overlay = str(tmp_path / "base.qcow2"), str(tmp_path / "overlay.qcow2")
     qemu.create(base, "qcow2", 64 * 1024 * 1024)
     qemu.create(overlay, "qcow2", None, backing=base, backing_format="qcow2")
@@ -121,9 +118,8 @@ def test_info_of_missing_file_raises_command_error(fake_runner, tmp_path):
     assert str(caught.value).startswith("qemu-img info --output=json -U ")
 
 
-def test_resize_shrink_needs_the_flag(fake_runner, tmp_path):
-    runner = fake_runner("resize_shrink")
-    qemu = QemuImg(runner)
+def test_resize_shrink_needs_the_flag(qemu_img, tmp_path):
+    runner, qemu = qemu_img("resize_shrink")
     path = str(tmp_path / "disk.qcow2")
     qemu.create(path, "qcow2", GI)
     with pytest.raises(CommandError) as caught:
@@ -137,9 +133,8 @@ def test_resize_shrink_needs_the_flag(fake_runner, tmp_path):
     assert "--shrink" not in runner.calls[3]
 
 
-def test_convert_argv(fake_runner, tmp_path):
-    runner = fake_runner("convert_raw_to_qcow2")
-    qemu = QemuImg(runner)
+def test_convert_argv(qemu_img, tmp_path):
+    runner, qemu = qemu_img("convert_raw_to_qcow2")
     src, dst = str(tmp_path / "src.raw"), str(tmp_path / "dst.qcow2")
     qemu.create(src, "raw", 4 * 1024 * 1024)
     qemu.convert(src, "raw", dst, "qcow2", options={"lazy_refcounts": True, "compat": "1.1", "preallocation": None})

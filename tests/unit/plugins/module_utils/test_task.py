@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: poolcraft.storage contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""_task: the common options and exit_with, the one place where an error becomes fail_json."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ansible_collections.poolcraft.storage.plugins.module_utils import _task
+from ansible_collections.poolcraft.storage.plugins.module_utils._errors import CommandError, ValidationError
+
+
+@pytest.fixture
+def exit_with(run_module):
+    """exit_with(work): how _task.exit_with ends a module with that work."""
+    return lambda work: run_module(lambda module: _task.exit_with(module, work))
+
+
+def raising(exc):
+    def work():
+        raise exc
+    return work
+
+
+def test_the_result_is_the_exit(exit_with):
+    outcome = exit_with(lambda: {"changed": False, "sources": ["vg0"]})
+    assert not outcome.failed
+    assert outcome.result == {"changed": False, "sources": ["vg0"]}
+
+
+def test_storage_error_is_its_message(exit_with):
+    outcome = exit_with(raising(ValidationError("name", "a/b", "must not contain '/'")))
+    assert outcome.failed
+    assert outcome.result == {"msg": "name='a/b': must not contain '/'"}
+
+
+def test_command_error_names_the_command(exit_with):
+    outcome = exit_with(raising(CommandError(["vgs", "--noheadings"], 5, "", "  No volume groups found\n")))
+    assert outcome.failed and outcome.result["msg"] == "vgs --noheadings failed (rc=5): No volume groups found"
+
+
+def test_os_error_names_the_file(exit_with, tmp_path):
+    missing = str(tmp_path / "nope")
+    outcome = exit_with(lambda: {"listing": os.listdir(missing)})
+    assert outcome.failed
+    assert outcome.result["msg"] == "%s: %s" % (missing, os.strerror(errno.ENOENT))
+
+
+def test_os_error_without_a_file(exit_with):
+    outcome = exit_with(raising(OSError(errno.EIO, os.strerror(errno.EIO))))
+    assert outcome.result["msg"] == "I/O error: %s" % os.strerror(errno.EIO)
+
+
+def test_missing_library_is_one_line_with_the_traceback_apart(exit_with):
+    trace = "Traceback (most recent call last):\nImportError: No module named 'pyudev'\n"
+    outcome = exit_with(lambda: _task.require_library("pyudev", trace))
+    assert outcome.failed
+    assert "pyudev" in outcome.result["msg"] and "\n" not in outcome.result["msg"]
+    assert outcome.result["exception"] == trace
+
+
+def test_an_installed_library_is_no_error(exit_with):
+    assert exit_with(lambda: _task.require_library("lxml", None) or {"changed": False}).result == {"changed": False}
+
+
+def test_other_exceptions_are_bugs_and_not_hidden(exit_with):
+    with pytest.raises(KeyError):
+        exit_with(lambda: {}["missing"])
+
+
+def test_argument_spec_adds_to_the_common_options():
+    spec = _task.argument_spec(name={"type": "str", "required": True})
+    assert spec["name"] == {"type": "str", "required": True}
+    assert set(spec) == {"name", "config_dir", "runtime_dir"}
+    assert _task.COMMON_ARGS["config_dir"] == {"type": "path", "default": "/etc/poolcraft/storage"}
+    assert "name" not in _task.COMMON_ARGS  # a copy: one module's options never leak into another's
+
+
+def test_lxml_is_not_imported():
+    """The facts module and the exit run on a host without lxml; neither may import it."""
+    code = ("import sys\n"
+            "from ansible_collections.poolcraft.storage.plugins.module_utils import _facts, _task\n"
+            "loaded = sorted(name for name in sys.modules if name == 'lxml' or name.endswith('._xml'))\n"
+            "assert not loaded, loaded\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, check=False)
+    assert proc.returncode == 0, proc.stderr

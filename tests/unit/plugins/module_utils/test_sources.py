@@ -98,8 +98,8 @@ def test_no_pvs_no_sources(fake_runner):
 
 
 def test_lvm_failing_names_the_command_and_its_reason(fake_runner):
-    runner = lvm_runner(fake_runner, "", rc=4, stderr="  Parse error at byte 24 (line 2): expected a value\n"
-                                                    "  Failed to load config file /etc/lvm/lvm.conf\n")
+    stderr = "  Parse error at byte 24 (line 2): expected a value\n  Failed to load config file /etc/lvm/lvm.conf\n"
+    runner = lvm_runner(fake_runner, "", rc=4, stderr=stderr)
     with pytest.raises(CommandError) as caught:
         _sources.discover("logical", None, runner)
     assert str(caught.value).startswith("lvm fullreport --reportformat json")

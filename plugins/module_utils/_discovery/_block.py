@@ -4,9 +4,10 @@
 """Sources of disk and fs pools: block devices, what each carries and whether it is in use.
 
 libvirt has no discovery for these types; this one lists the candidates in the same
-shape. Devices come from sysfs (no command), their signatures from ONE wipefs run for
-all of them (a process per device costs three times as much at 200 devices), their
-uses from sysfs, /proc/self/mountinfo and /proc/swaps, each read once.
+shape. Devices come from /proc/partitions and sysfs (no command), their signatures
+from ONE wipefs run for all of them (a process per device costs three times as much
+at 200 devices), their uses from sysfs, /proc/self/mountinfo and /proc/swaps, each
+read once.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev, _mounts, _sysfs
+from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev, _devices, _mounts, _sysfs
 from ansible_collections.poolcraft.storage.plugins.module_utils._discovery._base import Discovery
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import CommandError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
@@ -29,6 +30,7 @@ DISK_XML_FORMATS = frozenset(("bsd", "dos", "dvh", "gpt", "lvm2", "mac", "pc98",
 FS_XML_FORMATS = frozenset(("ext2", "ext3", "ext4", "gfs", "gfs2", "hfs+", "iso9660", "ocfs2", "udf",
                             "ufs", "vfat", "vmfs", "xfs"))
 LIBVIRT_NAMES = {"sgi": "dvh", "hfsplus": "hfs+"}
+PROC_PARTITIONS = "/proc/partitions"
 # A GPT disk's protective MBR: part of the GPT, not a table of its own.
 PROTECTIVE_MBR = "PMBR"
 
@@ -55,16 +57,17 @@ def _path(name, sys_dir):
     return "/dev/" + name.replace("!", "/")
 
 
-def list_block_devices(sys_block=None):
+def list_block_devices(sys_block=None, proc_partitions=None):
     """{kernel name: BlockDevice} of every block device with a medium (size > 0) that the
-    kernel does not hide. Detached loop devices and empty drives have size 0."""
+    kernel does not hide. The kernel lists just those in /proc/partitions: one read instead
+    of one per entry of /sys/class/block, where thousands of detached loop devices may be."""
     sys_block = sys_block or _blockdev.SYS_BLOCK
     found = {}
-    for name in _sysfs.listdir(sys_block):
+    for name in _devices.parse_proc_partitions(_sysfs.read_all(proc_partitions or PROC_PARTITIONS)):
         sys_dir = os.path.join(sys_block, name)
         sectors = _sysfs.read_int(os.path.join(sys_dir, "size"))  # always 512-byte units
         if not sectors or _sysfs.read_bool(os.path.join(sys_dir, "hidden")):
-            continue
+            continue  # gone, or emptied, since the kernel listed it
         parent = None
         if os.path.exists(os.path.join(sys_dir, "partition")):
             parent = os.path.basename(os.path.dirname(os.path.realpath(sys_dir)))

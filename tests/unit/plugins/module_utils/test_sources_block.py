@@ -42,11 +42,14 @@ def probe_output(names):
 @pytest.fixture
 def sysfs(tmp_path, monkeypatch):
     """/sys/class/block as links into a devices tree: loop0..loop6 (320 MiB; loop2 with the
-    partition loop2p1), loop7 detached (size 0), nvme0c0n1 hidden, and dm-0 (pcvg-data,
-    read-only) holding loop6. loop1 is mounted and loop4 active swap."""
+    partition loop2p1), loop7 detached (size 0), nvme0c0n1 hidden, dm-0 (pcvg-data,
+    read-only) holding loop6, and loop8 that /proc/partitions does not list. loop1 is
+    mounted and loop4 active swap. The /proc/partitions written here lists loop7 and
+    nvme0c0n1 too (the kernel leaves them out) to show that sysfs is checked as well."""
     devices = tmp_path / "devices" / "virtual" / "block"
     links = tmp_path / "class-block"
     links.mkdir()
+    listed = []
 
     def add(name, dev, sectors, parent=None, **attrs):
         node = (devices / parent / name) if parent else (devices / name)
@@ -64,6 +67,9 @@ def sysfs(tmp_path, monkeypatch):
         for holder in attrs.get("holders", ()):
             (node / "holders" / holder).mkdir()
         os.symlink(str(node), str(links / name))
+        if name != "loop8":
+            major, minor = dev.split(":")
+            listed.append("%4s %7s %10d %s" % (major, minor, sectors // 2, name))
 
     for number in range(7):
         add("loop%d" % number, "7:%d" % number, 320 * 2048, holders=["dm-0"] if number == 6 else ())
@@ -71,7 +77,11 @@ def sysfs(tmp_path, monkeypatch):
     add("loop7", "7:7", 0)
     add("nvme0c0n1", "259:1", 1 << 20, hidden=True)
     add("dm-0", "254:0", 8 * 2048, ro=1, dm_name="pcvg-data")
+    add("loop8", "7:8", 64 * 2048)
+    proc = tmp_path / "partitions"
+    proc.write_text("major minor  #blocks  name\n\n" + "\n".join(listed) + "\n")
     monkeypatch.setattr(_blockdev, "SYS_BLOCK", str(links))
+    monkeypatch.setattr(_block, "PROC_PARTITIONS", str(proc))
     monkeypatch.setattr(_mounts, "read_mounts", lambda: _mounts.parse_mountinfo(
         "42 27 7:1 / /srv/xfs rw,relatime - xfs /dev/loop1 rw,inode64,logbufs=8,logbsize=32k,noquota\n"))
     monkeypatch.setattr(_mounts, "read_swaps", lambda: {"loop4"})
@@ -94,6 +104,7 @@ def by_name(sources):
 
 def test_devices_with_a_medium_and_not_hidden(sysfs):
     found = list_block_devices()
+    # loop8 has a medium, but only what /proc/partitions lists is looked at
     assert sorted(found, key=natural_key) == ["dm-0", "loop0", "loop1", "loop2", "loop2p1", "loop3", "loop4",
                                               "loop5", "loop6"]
     assert found["loop2p1"] == BlockDevice("loop2p1", "/dev/loop2p1", 99 * MiB, "loop2", False)
@@ -247,6 +258,8 @@ def test_one_unreadable_device_does_not_hide_the_others(sysfs, fake_runner):
 def test_no_devices_no_probe(tmp_path, monkeypatch, quiet_runner):
     empty = tmp_path / "class-block"
     empty.mkdir()
+    (tmp_path / "partitions").write_text("major minor  #blocks  name\n\n")
     monkeypatch.setattr(_blockdev, "SYS_BLOCK", str(empty))
+    monkeypatch.setattr(_block, "PROC_PARTITIONS", str(tmp_path / "partitions"))
     assert DiskDiscovery(quiet_runner).find(None) == []
     assert _block.probe(quiet_runner, []) == ({}, {})

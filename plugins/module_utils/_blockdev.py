@@ -50,7 +50,8 @@ def resolve(device, option="source.device"):
     return path
 
 
-def _kernel_name(path):
+def kernel_name(path):
+    """The kernel's name (loop3, sda1) of a block device node."""
     st = os.stat(path)
     return os.path.basename(os.path.realpath("/sys/dev/block/%d:%d" % (os.major(st.st_rdev), os.minor(st.st_rdev))))
 
@@ -72,14 +73,20 @@ def _uses_of(name, mounted, swaps):
     return uses
 
 
-def inspect(device, runner):
-    """DeviceState of a block device: its signatures and every current use."""
-    path = resolve(device)
-    name = _kernel_name(path)
-    mounted, swaps = _mounts.mounts_by_device(_mounts.read_mounts()), _mounts.read_swaps()
+def current_uses(name, mounted, swaps):
+    """Every current use of the kernel device called name and of its partitions; mounted is
+    _mounts.mounts_by_device() and swaps _mounts.read_swaps(), read once for many devices."""
     uses = _uses_of(name, mounted, swaps)
     for part in _partitions(name):
         uses += ["partition %s %s" % (part, use) for use in _uses_of(part, mounted, swaps)]
+    return uses
+
+
+def inspect(device, runner):
+    """DeviceState of a block device: its signatures and every current use."""
+    path = resolve(device)
+    name = kernel_name(path)
+    uses = current_uses(name, _mounts.mounts_by_device(_mounts.read_mounts()), _mounts.read_swaps())
     return DeviceState(path=path, name=name, signatures=tuple(Wipefs(runner).signatures(path)), uses=tuple(uses))
 
 

@@ -1,0 +1,234 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: poolcraft.storage contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: pool_sources
+short_description: Find what could back a storage pool, as libvirt's find-storage-pool-sources does
+version_added: 0.3.0
+description:
+  - Discovers the sources a pool of type O(type) could be made from on the managed host, and returns
+    them as a list (RV(sources)) and as libvirt's C(<sources>) XML (RV(xml)).
+  - V(logical) - volume groups with their physical volumes, from one C(lvm fullreport); the same
+    VGs, devices and XML as C(virsh find-storage-pool-sources logical). Physical volumes in no VG are
+    not sources, as in libvirt.
+  - V(disk) - whole block devices (never partitions), each with the signatures it carries, its
+    partition table as RV(sources[].format) (V(gpt), V(dos)...), and whether and how it is in use.
+  - V(fs) - whole block devices and partitions, each with its signatures, its filesystem as
+    RV(sources[].format), and its uses. A device carrying a partition table is left out (its
+    partitions are listed instead).
+  - Block devices come from sysfs; the signatures of all of them come from one C(wipefs --no-act)
+    run (it never writes). Devices with no medium (size 0, such as detached loop devices) and
+    devices the kernel hides are left out.
+  - Never changes anything on the host.
+author:
+  - poolcraft.storage developers (@poolcraft)
+attributes:
+  check_mode:
+    support: full
+    description: Reads only; check mode returns the same sources.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is no difference to show.
+options:
+  type:
+    description:
+      - The pool type to find sources for.
+    type: str
+    required: true
+    choices: [disk, fs, logical]
+  devices:
+    description:
+      - Restricts the search to these block devices, given as absolute paths (links such as
+        C(/dev/disk/by-id/...) are followed). On hosts with many devices this also keeps the probe short.
+      - For V(disk), each must be a whole device (a partition is an error).
+      - For V(fs), a whole device brings its partitions along.
+      - For V(logical), only the VGs with a physical volume among them are returned.
+      - A path that is not a block device, or a device with no medium, is an error naming it.
+    type: list
+    elements: path
+requirements:
+  - lxml (Python library) on the managed host
+  - wipefs (util-linux) for V(disk) and V(fs), lvm2 for V(logical)
+notes:
+  - In use (RV(sources[].in_use)) means what the kernel shows - mounted, active swap, held by another
+    device (device-mapper, md) or, for a whole device, any of these of one of its partitions. A physical
+    volume of a VG with no active LV is not in use by that definition; its C(LVM2_member) signature says what it is.
+  - libvirt has no discovery for V(disk) and V(fs) pools; RV(xml) lists the same devices in the shape of
+    libvirt's pool C(<source>) - C(<device path=.../>) and C(<format type=.../>), the format only when
+    libvirt's C(storagepool.rng) knows it for that pool type (so a btrfs or swap device has none).
+  - The XML of every type validates against libvirt's C(storagepool.rng) source definitions.
+  - LVM reads its configuration from C(LVM_SYSTEM_DIR) when it is set in the task's C(environment).
+seealso:
+  - module: poolcraft.storage.storage_pool
+  - module: poolcraft.storage.storage_device_facts
+"""
+
+EXAMPLES = r"""
+- name: Volume groups a logical pool could use
+  poolcraft.storage.pool_sources:
+    type: logical
+  register: vgs
+
+- name: The VGs with at least 10 GiB free, and their physical volumes
+  ansible.builtin.debug:
+    msg: "{{ vgs.sources | selectattr('free', 'ge', 10737418240) | items2dict(key_name='name', value_name='devices') }}"
+
+- name: Which of these disks are free for a disk pool
+  poolcraft.storage.pool_sources:
+    type: disk
+    devices: [/dev/sdb, /dev/sdc, /dev/disk/by-id/wwn-0x5000c500a1b2c3d4]
+  register: disks
+- ansible.builtin.debug:
+    msg: "{{ disks.sources | rejectattr('in_use') | selectattr('signatures', 'equalto', []) | map(attribute='path') | list }}"
+
+- name: Filesystems an fs pool could mount, as libvirt's XML
+  poolcraft.storage.pool_sources:
+    type: fs
+  register: filesystems
+- ansible.builtin.copy:
+    content: "{{ filesystems.xml }}"
+    dest: /root/fs-sources.xml
+    mode: "0600"
+"""
+
+RETURN = r"""
+sources:
+  description:
+    - The sources found; empty when there is none. Block devices are in kernel name order (V(loop2) before
+      V(loop10)), VGs in name order. Sizes are in bytes.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The VG name (V(logical)), or the device's kernel name (V(disk), V(fs)).
+      type: str
+      returned: always
+      sample: vg0
+    devices:
+      description: The VG's physical volumes, as LVM names them.
+      type: list
+      elements: str
+      returned: for logical
+      sample: [/dev/sdb, /dev/sdc]
+    format:
+      description:
+        - V(lvm2) for a VG; a disk's partition table (V(gpt), V(dos), V(dvh), V(mac), V(bsd), V(sun)...); the
+          filesystem on a device for V(fs) when it carries exactly one (V(ext4), V(xfs), V(btrfs)...).
+          Null when there is none.
+      type: str
+      returned: always
+      sample: gpt
+    uuid:
+      description: The VG's UUID.
+      type: str
+      returned: for logical
+    size:
+      description: The VG's size, or the device's.
+      type: int
+      returned: always
+      sample: 107374182400
+    free:
+      description: Bytes free in the VG.
+      type: int
+      returned: for logical
+    extent_size:
+      description: The VG's extent size in bytes.
+      type: int
+      returned: for logical
+      sample: 4194304
+    pv_count:
+      description: How many physical volumes the VG has.
+      type: int
+      returned: for logical
+    lv_count:
+      description: How many logical volumes the VG has.
+      type: int
+      returned: for logical
+    path:
+      description: The device node (C(/dev/mapper/NAME) for device-mapper devices).
+      type: str
+      returned: for disk and fs
+      sample: /dev/sdb
+    parent:
+      description: The whole device of a partition; null for a whole device.
+      type: str
+      returned: for disk and fs
+    partitions:
+      description: Kernel names of a whole device's partitions.
+      type: list
+      elements: str
+      returned: for disk and fs
+      sample: [sdb1, sdb2]
+    read_only:
+      description: Whether the kernel has the device read-only.
+      type: bool
+      returned: for disk and fs
+    signatures:
+      description:
+        - Every signature wipefs finds on the device - C(type) (V(ext4), V(gpt), V(PMBR), V(LVM2_member), V(swap),
+          V(crypto_LUKS)...), C(usage) (V(filesystem), V(partition-table), V(raid), V(crypto), V(other)), C(offsets)
+          (bytes; a GPT has two headers), C(uuid) and C(label). Empty for a blank device.
+      type: list
+      elements: dict
+      returned: for disk and fs
+      sample: [{"type": "ext4", "usage": "filesystem", "offsets": [1080], "uuid": "0b6c4e3c-7a9d-4e21-8f3b-2c1d0e9f8a7b",
+                "label": "data"}]
+    in_use:
+      description: Whether the device is in use now (see the notes).
+      type: bool
+      returned: for disk and fs
+    uses:
+      description: How it is in use - V(mounted at /srv), V(active swap), V(held by dm-0), V(partition sdb1 mounted at /x).
+      type: list
+      elements: str
+      returned: for disk and fs
+    probe_error:
+      description: Why the device's signatures could not be read (then C(signatures) is empty); null when they were.
+      type: str
+      returned: for disk and fs
+xml:
+  description:
+    - libvirt's C(<sources>) document with one C(<source>) per entry of RV(sources). For V(logical) it is what
+      C(virsh find-storage-pool-sources logical) prints; see the notes for V(disk) and V(fs).
+  returned: always
+  type: str
+  sample: "<sources>\n  <source>\n    <device path=\"/dev/sdb\"/>\n    <name>vg0</name>\n    <format type=\"lvm2\"/>\n  </source>\n</sources>\n"
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
+from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner
+from ansible_collections.poolcraft.storage.plugins.module_utils._sources import (
+    LXML_IMPORT_ERROR, SOURCE_TYPES, discover)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "type": {"type": "str", "required": True, "choices": list(SOURCE_TYPES)},
+            "devices": {"type": "list", "elements": "path"},
+        },
+        supports_check_mode=True,
+    )
+    if LXML_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("lxml"), exception=LXML_IMPORT_ERROR)
+    # The one place where errors become fail_json (read-only: no plan/apply).
+    try:
+        result = discover(module.params["type"], module.params["devices"], Runner())
+    except StorageError as exc:
+        module.fail_json(msg=str(exc))
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="%s: %s" % (getattr(exc, "filename", None) or "I/O error", exc.strerror or exc))
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

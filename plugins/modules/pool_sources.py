@@ -202,12 +202,12 @@ xml:
   sample: "<sources>\n  <source>\n    <device path=\"/dev/sdb\"/>\n    <name>vg0</name>\n    <format type=\"lvm2\"/>\n  </source>\n</sources>\n"
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
 from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner
 from ansible_collections.poolcraft.storage.plugins.module_utils._sources import (
     LXML_IMPORT_ERROR, SOURCE_TYPES, discover)
+from ansible_collections.poolcraft.storage.plugins.module_utils._task import exit_with, require_library
 
 
 def main():
@@ -218,16 +218,12 @@ def main():
         },
         supports_check_mode=True,
     )
-    if LXML_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("lxml"), exception=LXML_IMPORT_ERROR)
-    # The one place where errors become fail_json (read-only: no plan/apply).
-    try:
-        result = discover(module.params["type"], module.params["devices"], Runner())
-    except StorageError as exc:
-        module.fail_json(msg=str(exc))
-    except (IOError, OSError) as exc:
-        module.fail_json(msg="%s: %s" % (getattr(exc, "filename", None) or "I/O error", exc.strerror or exc))
-    module.exit_json(changed=False, **result)
+
+    def work():
+        require_library("lxml", LXML_IMPORT_ERROR)
+        return dict(discover(module.params["type"], module.params["devices"], Runner()), changed=False)
+
+    exit_with(module, work)
 
 
 if __name__ == "__main__":

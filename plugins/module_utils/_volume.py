@@ -149,7 +149,7 @@ class VolumeManager(object):
         clone, backing = self._clone_source(), self._backing()
         if clone and backing:
             raise ValidationError("backing_store", params["backing_store"], "cannot be combined with clone_from")
-        fmt = params.get("format") or (clone.format if clone else backend.default_volume_format)
+        fmt = params.get("format") or (backend.clone_format(clone.format) if clone else backend.default_volume_format)
         backend.validate_volume_format(fmt)
         if clone and capacity is not None and capacity < clone.capacity:
             raise ValidationError("capacity", params["capacity"], "smaller than the clone source (%s)" % human_size(clone.capacity))

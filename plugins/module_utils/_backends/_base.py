@@ -186,6 +186,10 @@ class PoolBackend(object):
         """Whether an existing volume of format found satisfies a task asking for format asked."""
         return asked == found
 
+    def clone_format(self, source_format):
+        """The format of a clone when the task names none: the source's, where volumes are images."""
+        return source_format
+
     def check_create(self, pool, spec):
         """Raise now, at plan time, if create_volume(pool, spec) would refuse (no room, a bad name)."""
 

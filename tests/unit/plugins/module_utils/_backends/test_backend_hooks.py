@@ -82,6 +82,7 @@ def test_plan_time_checks_accept_by_default_and_formats_must_be_equal():
     assert backend.check_delete_volume(pool(), None) is None
     assert backend.format_matches("raw", "raw")
     assert not backend.format_matches("raw", "qcow2")
+    assert backend.clone_format("qcow2") == "qcow2"
 
 
 def test_describe_lists_free_extents_only_where_the_pool_type_reports_them():

@@ -18,6 +18,7 @@ __metaclass__ = type
 import collections
 import os
 import re
+import time
 from dataclasses import dataclass
 from typing import Tuple
 
@@ -35,6 +36,9 @@ MIB = 1 << 20
 _MAX_GRAIN = 64 * MIB
 _SYSFS_SECTOR = 512
 _WIPE_CHUNK = MIB
+# how often and how long to wait for udev's links after a change
+_LINK_WAITS = 10
+_LINK_WAIT = 0.5
 BY_PARTUUID = "/dev/disk/by-partuuid/"
 UDEV_CONTROL = "/run/udev/control"
 DEV = "/dev"
@@ -103,6 +107,11 @@ def block_size(path):
     """Bytes of a block device or a file."""
     with open(path, "rb") as handle:
         return handle.seek(0, os.SEEK_END)
+
+
+def link_target(uuid):
+    """Where the by-partuuid link of uuid leads (itself when there is none)."""
+    return os.path.realpath(BY_PARTUUID + uuid)
 
 
 def udev_runs():
@@ -326,6 +335,7 @@ class DiskBackend(PoolBackend):
             self.runner.run(["udevadm", "settle"], check=False)
         layout = read_layout(self.runner, node)
         if self._nodes_match(layout):
+            self._await_links(layout)
             return layout
         if layout.label in LABELS.values():
             Partx(self.runner).update(node)
@@ -337,7 +347,20 @@ class DiskBackend(PoolBackend):
         if not self._nodes_match(layout):
             raise StorageError("the kernel's partitions of %s do not match its table even after partx -u; "
                                "check that nothing holds them" % node)
+        self._await_links(layout)
         return layout
+
+    def _await_links(self, layout):
+        """Where udev runs, its by-partuuid links, a little longer: a close of the disk after writing
+        makes udev re-read the table, an event that may come after the settle. Without them,
+        volumes are reported by their kernel nodes, so this never fails."""
+        if not udev_runs():
+            return
+        for _attempt in range(_LINK_WAITS):
+            if all(link_target(slot.uuid) == self._node_of(layout, slot) for slot in layout.slots):
+                return
+            time.sleep(_LINK_WAIT)
+            self.runner.run(["udevadm", "settle"], check=False)
 
     def _node_of(self, layout, slot):
         kernel = kernel_partitions(layout.disk)
@@ -383,7 +406,7 @@ class DiskBackend(PoolBackend):
     def _volume(self, layout, slot):
         node = self._node_of(layout, slot)
         key = BY_PARTUUID + slot.uuid
-        path = key if os.path.exists(node) and os.path.realpath(key) == node else node
+        path = key if os.path.exists(node) and link_target(slot.uuid) == node else node
         return VolumeDef(name=slot.volume, path=path, key=key, format=slot.format, capacity=slot.size,
                          allocation=slot.size, type="block",
                          permissions=_perms.of_path(node) if os.path.exists(node) else Permissions())
@@ -406,6 +429,8 @@ class DiskBackend(PoolBackend):
         return self._node_of(layout, Slot(number, 0, 0, "", "", "primary", "none", name))
 
     def volume_name_at(self, pool, path):
+        if not path.startswith(DEV + "/"):
+            return None
         try:
             layout = read_layout(self.runner, resolve(self._device(pool)))
         except StorageError:
@@ -420,6 +445,10 @@ class DiskBackend(PoolBackend):
     def format_matches(self, asked, found):
         # none asks for no particular type: any partition satisfies it
         return asked == "none" or asked == found
+
+    def clone_format(self, source_format):
+        # the source's format is an image format; a partition's is its type
+        return self.default_volume_format
 
     def check_volume_options(self, params, spec):
         super(DiskBackend, self).check_volume_options(params, spec)

@@ -302,8 +302,9 @@ def test_options_a_partition_cannot_take(host):
     backend.check_volume_options({"permissions": {"mode": None}}, spec("x"))
 
 
-def test_format_none_is_met_by_any_partition():
+def test_format_none_is_met_by_any_partition_and_is_that_of_clones():
     backend = DiskBackend(None)
+    assert backend.clone_format("qcow2") == "none"
     assert backend.format_matches("none", "linux")
     assert backend.format_matches("linux-swap", "linux-swap")
     assert not backend.format_matches("linux-swap", "linux")
@@ -346,10 +347,37 @@ def test_nodes_that_do_not_follow_even_after_partx_are_an_error(host, monkeypatc
 def test_udev_is_waited_for_where_it_runs(host, monkeypatch):
     runner, _kernel = host
     monkeypatch.setattr(_disk, "udev_runs", lambda: True)
+    monkeypatch.setattr(_disk, "_LINK_WAIT", 0)
+    links = {}
+    monkeypatch.setattr(_disk, "link_target", lambda uuid: links.get(uuid, "/dev/disk/by-partuuid/" + uuid))
     dos = Transcript("backend_dos")
     expect(runner, dos.read(0), dos.changes[1], dos.read(1))
     runner.expect(["udevadm", "settle"])
     expect(runner, dos.read(1))
+    # the link comes after the second settle
+    runner.expect(["udevadm", "settle"])
+    real_run = runner.run
+
+    def run(argv, data=None, env=None, check=True):
+        if argv == ["udevadm", "settle"] and len([call for call in runner.calls if call[0] == "udevadm"]) == 1:
+            links.update((entry.uuid, "/dev/loop7p%d" % entry.number)
+                         for entry in parse_partx_by_number(dos.read(1)[1]["stdout"]).values())
+        return real_run(argv, data, env, check)
+
+    runner.run = run
+    DiskBackend(runner).create_volume(pool("dos"), spec("part1", 2 * MIB, "fat16"))
+
+
+def test_links_udev_never_makes_do_not_fail_the_task(host, monkeypatch):
+    runner, _kernel = host
+    monkeypatch.setattr(_disk, "udev_runs", lambda: True)
+    monkeypatch.setattr(_disk, "_LINK_WAIT", 0)
+    dos = Transcript("backend_dos")
+    expect(runner, dos.read(0), dos.changes[1], dos.read(1))
+    runner.expect(["udevadm", "settle"])
+    expect(runner, dos.read(1))
+    for _wait in range(_disk._LINK_WAITS):
+        runner.expect(["udevadm", "settle"])
     DiskBackend(runner).create_volume(pool("dos"), spec("part1", 2 * MIB, "fat16"))
 
 

@@ -61,6 +61,8 @@ def describe(stored, backend, with_volumes=False):
         status = backend.refresh(pool)
         info.update(capacity=status.capacity, allocation=status.allocation,
                     available=status.available, volume_count=status.volume_count)
+        if status.free_extents is not None:
+            info["free_extents"] = [dict(extent) for extent in status.free_extents]
         if with_volumes:
             info["volumes"] = [volume_info(vol) for vol in backend.list_volumes(pool)]
     return info

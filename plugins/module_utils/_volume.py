@@ -107,6 +107,7 @@ class VolumeManager(object):
             self._after = {"state": "absent"}
             return []
         vol, wipe = self.volume, self.params.get("wipe")
+        self.pool.backend.check_delete_volume(self.pool.definition, vol)
         words = "wipe (%s) and delete" % wipe if wipe else "delete"
         self._after = {"state": "absent"}
         return [Action("%s volume %r (%s)" % (words, vol.name, vol.path),
@@ -148,7 +149,7 @@ class VolumeManager(object):
         clone, backing = self._clone_source(), self._backing()
         if clone and backing:
             raise ValidationError("backing_store", params["backing_store"], "cannot be combined with clone_from")
-        fmt = params.get("format") or (clone.format if clone else backend.default_volume_format)
+        fmt = params.get("format") or (backend.clone_format(clone.format) if clone else backend.default_volume_format)
         backend.validate_volume_format(fmt)
         if clone and capacity is not None and capacity < clone.capacity:
             raise ValidationError("capacity", params["capacity"], "smaller than the clone source (%s)" % human_size(clone.capacity))
@@ -161,6 +162,7 @@ class VolumeManager(object):
             backing=backing, clone=clone,
             permissions=_perms.from_params(params.get("permissions")))
         backend.check_volume_options(params, spec)
+        backend.check_create(self.pool.definition, spec)
         if clone:
             words = "clone %s (%s) into volume %r (%s)" % (clone.path, clone.format, self.name, fmt)
         elif backing:
@@ -181,7 +183,7 @@ class VolumeManager(object):
     def _plan_update(self):
         params, vol, backend = self.params, self.volume, self.pool.backend
         actions = []
-        if params.get("format") and params["format"] != vol.format:
+        if params.get("format") and not backend.format_matches(params["format"], vol.format):
             raise ValidationError("format", params["format"], "volume %r exists as %s; it is never converted in place" % (vol.name, vol.format))
         if params.get("backing_store"):
             backing = self._backing()
@@ -190,6 +192,8 @@ class VolumeManager(object):
                 raise ValidationError("backing_store", params["backing_store"], "volume %r has backing store %s" % (vol.name, have))
         capacity, _allocation = self._sizes()
         if capacity is not None and capacity != vol.capacity:
+            # the pool type first: it may not resize at all, or not this way
+            backend.check_resize(self.pool.definition, vol, capacity)
             shrink = capacity < vol.capacity
             if shrink and not params.get("shrink"):
                 raise ValidationError("capacity", params["capacity"], "smaller than the volume (%s); set shrink: true to shrink it"

@@ -8,12 +8,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._dir import DirBackend
+from ansible_collections.poolcraft.storage.plugins.module_utils._backends._disk import DiskBackend
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._fs import FsBackend
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import ValidationError
 
 # Alphabetical; a new pool type is one line here and one file beside this one.
 BACKENDS = {
     "dir": DirBackend,
+    "disk": DiskBackend,
     "fs": FsBackend,
 }
 

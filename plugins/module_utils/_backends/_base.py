@@ -34,6 +34,9 @@ class PoolStatus:
     allocation: int
     available: int
     volume_count: int
+    # Pool types that hand out space in extents (disk pools) list the free ones:
+    # ({"start", "end", "size"} in bytes, end inclusive); None where that means nothing.
+    free_extents: Optional[tuple] = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,23 @@ class PoolBackend(object):
             if params.get(option) is not None:
                 raise ValidationError(option, params[option], "%s pools do not take it; it is for image files"
                                       % self.pool_type)
+
+    def format_matches(self, asked, found):
+        """Whether an existing volume of format found satisfies a task asking for format asked."""
+        return asked == found
+
+    def clone_format(self, source_format):
+        """The format of a clone when the task names none: the source's, where volumes are images."""
+        return source_format
+
+    def check_create(self, pool, spec):
+        """Raise now, at plan time, if create_volume(pool, spec) would refuse (no room, a bad name)."""
+
+    def check_resize(self, pool, volume, capacity):
+        """Raise now, at plan time, if resize_volume would refuse this capacity."""
+
+    def check_delete_volume(self, pool, volume):
+        """Raise now, at plan time, if delete_volume would refuse (the volume is in use)."""
 
     def volume_name_at(self, pool, path):
         """The name of the volume at path (a path or key) if this pool holds it, else None."""

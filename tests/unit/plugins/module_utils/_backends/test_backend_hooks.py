@@ -72,3 +72,38 @@ def test_thin_pool_is_refused_by_types_without_one():
         DirBackend(None).validate(pool(thin_pool=ThinPool("thin", 1 << 30)))
     assert err.value.option == "thin_pool"
     assert "dir pools have no thin pool" in str(err.value)
+
+
+def test_plan_time_checks_accept_by_default_and_formats_must_be_equal():
+    backend = BlockBackend(None)
+    spec = VolumeSpec(name="v", format="raw", capacity=1 << 20)
+    assert backend.check_create(pool(), spec) is None
+    assert backend.check_resize(pool(), None, 1 << 21) is None
+    assert backend.check_delete_volume(pool(), None) is None
+    assert backend.format_matches("raw", "raw")
+    assert not backend.format_matches("raw", "qcow2")
+    assert backend.clone_format("qcow2") == "qcow2"
+
+
+def test_describe_lists_free_extents_only_where_the_pool_type_reports_them():
+    from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import PoolStatus
+    from ansible_collections.poolcraft.storage.plugins.module_utils._pool import describe
+
+    class Stored(object):
+        definition = pool()
+        persistent = True
+        autostart = False
+        marked = "running"
+
+    class Reporting(BlockBackend):
+        extents = None
+
+        def refresh(self, pool):
+            return PoolStatus(capacity=10, allocation=4, available=6, volume_count=1, free_extents=self.extents)
+
+    backend = Reporting(None)
+    assert "free_extents" not in describe(Stored(), backend)
+    backend.extents = ({"start": 1048576, "end": 2097151, "size": 1048576},)
+    info = describe(Stored(), backend)
+    assert info["free_extents"] == [{"start": 1048576, "end": 2097151, "size": 1048576}]
+    assert (info["capacity"], info["allocation"], info["available"], info["volume_count"]) == (10, 4, 6, 1)

@@ -1,0 +1,595 @@
+# -*- coding: utf-8 -*-
+# Copyright: poolcraft.storage contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""disk pools: a partition table on a whole device; volumes are its partitions.
+
+Build makes the label (gpt or dos) with parted, only on a blank device unless
+overwrite. Partitions start on 1 MiB (or the device's larger optimal I/O size)
+and are whole multiples of it. A volume's key is its /dev/disk/by-partuuid
+link, computed from the table so it is known even where udev does not run.
+After every change the kernel's partition nodes are checked against the table
+and brought in line with `partx -u` (hosts whose kernel does not read tables).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import collections
+import os
+import re
+import time
+from dataclasses import dataclass
+from typing import Tuple
+
+from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev, _perms, _sysfs
+from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import PoolBackend, PoolStatus
+from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._tools._parted import Extent, Parted, Partx
+from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
+from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
+from ansible_collections.poolcraft.storage.plugins.module_utils._units import human_size
+from ansible_collections.poolcraft.storage.plugins.module_utils._xml import Permissions, VolumeDef
+
+MIB = 1 << 20
+# an optimal I/O size above this is taken for a device's mistake, not a wish
+_MAX_GRAIN = 64 * MIB
+_SYSFS_SECTOR = 512
+_WIPE_CHUNK = MIB
+# how often and how long to wait for udev's links after a change
+_LINK_WAITS = 10
+_LINK_WAIT = 0.5
+BY_PARTUUID = "/dev/disk/by-partuuid/"
+UDEV_CONTROL = "/run/udev/control"
+DEV = "/dev"
+
+# source.format -> parted's name of the label
+LABELS = {"gpt": "gpt", "dos": "msdos"}
+# how a volume format is made: parted's fs-type at mkpart, then a flag
+MAKE = {
+    "none": (None, None),
+    "linux": ("ext2", None),
+    "linux-swap": ("linux-swap", None),
+    "linux-lvm": (None, "lvm"),
+    "linux-raid": (None, "raid"),
+    "fat16": ("fat16", None),
+    "fat32": ("fat32", None),
+}
+# and how it is read back: from the partition type (GPT type GUID, MBR system id)
+GPT_FORMATS = {
+    "0fc63daf-8483-4772-8e79-3d69d8477de4": "linux",
+    "0657fd6d-a4ab-43c4-84e5-0933c84b4f4f": "linux-swap",
+    "e6d6d379-f507-44c2-a23c-238f2a3df928": "linux-lvm",
+    "a19d880f-05fc-4d3b-a006-743f0f84911e": "linux-raid",
+    # "Microsoft basic data": one type for every FAT
+    "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7": "fat32",
+}
+DOS_FORMATS = {0x83: "linux", 0x82: "linux-swap", 0x8e: "linux-lvm", 0xfd: "linux-raid",
+               0x04: "fat16", 0x06: "fat16", 0x0e: "fat16", 0x0b: "fat32", 0x0c: "fat32"}
+DOS_EXTENDED = (0x05, 0x0f, 0x85)
+DOS_PRIMARY_SLOTS = 4
+GPT_SLOTS = 128
+
+# partN: the name of a partition without a (usable) GPT name, and of every dos partition
+_UNNAMED = re.compile(r"^part[0-9]+$")
+# GPT names we write: ASCII (parted refuses others under LC_ALL=C), no blanks or quotes
+# (parted splits its arguments into words again), at most 36 characters (the field's size)
+_GPT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+@-]{0,35}$")
+
+
+def resolve(device):
+    return _blockdev.resolve(device)
+
+
+def kernel_name(node):
+    """The kernel's name of a block device node (loop3, vda)."""
+    rdev = os.stat(node).st_rdev
+    return os.path.basename(os.path.realpath("/sys/dev/block/%d:%d" % (os.major(rdev), os.minor(rdev))))
+
+
+def kernel_partitions(disk):
+    """{number: (name, start, size)} of the partitions the kernel has of disk; 512-byte sectors."""
+    found = {}
+    base = os.path.join(_blockdev.SYS_BLOCK, disk)
+    for child in _sysfs.listdir(base):
+        number = _sysfs.read_int(os.path.join(base, child, "partition"))
+        if number is not None and os.path.exists(os.path.join(DEV, child)):
+            found[number] = (child, _sysfs.read_int(os.path.join(base, child, "start")),
+                             _sysfs.read_int(os.path.join(base, child, "size")))
+    return found
+
+
+def optimal_io_size(disk):
+    return _sysfs.read_int(os.path.join(_blockdev.SYS_BLOCK, disk, "queue", "optimal_io_size")) or 0
+
+
+def block_size(path):
+    """Bytes of a block device or a file."""
+    with open(path, "rb") as handle:
+        return handle.seek(0, os.SEEK_END)
+
+
+def link_target(uuid):
+    """Where the by-partuuid link of uuid leads (itself when there is none)."""
+    return os.path.realpath(BY_PARTUUID + uuid)
+
+
+def udev_runs():
+    return os.path.exists(UDEV_CONTROL)
+
+
+def _align_up(value, grain):
+    return (value + grain - 1) // grain * grain
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One partition as the pool sees it; bytes, end inclusive."""
+    number: int
+    start: int
+    end: int
+    uuid: str
+    label_name: str           # the GPT name as on disk ("" on dos)
+    kind: str                 # primary, logical, extended
+    format: str
+    volume: str               # the volume name: the GPT name, or partN
+
+    @property
+    def size(self):
+        return self.end - self.start + 1
+
+
+@dataclass(frozen=True)
+class Layout:
+    node: str                 # the disk's kernel node
+    disk: str                 # its kernel name
+    size: int
+    label: str                # gpt, msdos, loop (a filesystem on the whole disk), or None
+    slots: Tuple[Slot, ...]
+    free: Tuple[Extent, ...]  # as parted reports them, unaligned
+
+    @property
+    def pool_format(self):
+        return {"gpt": "gpt", "msdos": "dos"}.get(self.label)
+
+    def slot_named(self, name):
+        return next((slot for slot in self.slots if slot.volume == name), None)
+
+    def slot_keyed(self, key):
+        return next((slot for slot in self.slots if BY_PARTUUID + slot.uuid == key), None)
+
+
+def format_of(scheme, type_id):
+    if scheme == "gpt":
+        return GPT_FORMATS.get(type_id, "none")
+    try:
+        number = int(type_id, 16)
+    except ValueError:
+        return "none"
+    return "extended" if number in DOS_EXTENDED else DOS_FORMATS.get(number, "none")
+
+
+def _usable_name(name):
+    return bool(name) and not _UNNAMED.match(name) and "/" not in name and not name.startswith(".") \
+        and all(char.isprintable() for char in name)
+
+
+def read_layout(runner, node):
+    """The partition table of node: parted for geometry and free space, partx for names, PARTUUIDs, types."""
+    table = Parted(runner).table(node)
+    entries = Partx(runner).entries(node) if table.label in ("gpt", "msdos") else []
+    geometry = dict((part.number, part) for part in table.partitions)
+    names = collections.Counter(entry.name for entry in entries)
+    slots = []
+    for entry in entries:
+        part = geometry.get(entry.number)
+        if part is None or part.start != entry.start * _SYSFS_SECTOR:
+            raise StorageError("%s changed while it was read (parted and partx disagree about partition %d); try again"
+                               % (node, entry.number))
+        fmt = format_of(entry.scheme, entry.type)
+        kind = "extended" if fmt == "extended" else \
+            "logical" if table.label == "msdos" and entry.number > DOS_PRIMARY_SLOTS else "primary"
+        usable = table.label == "gpt" and _usable_name(entry.name) and names[entry.name] == 1
+        slots.append(Slot(number=entry.number, start=part.start, end=part.end, uuid=entry.uuid,
+                          label_name=entry.name, kind=kind, format=fmt,
+                          volume=entry.name if usable else "part%d" % entry.number))
+    return Layout(node=node, disk=kernel_name(node), size=table.size, label=table.label,
+                  slots=tuple(slots), free=table.free)
+
+
+class DiskBackend(PoolBackend):
+
+    pool_type = "disk"
+    volume_formats = ("none", "linux", "linux-swap", "linux-lvm", "linux-raid", "fat16", "fat32")
+    required_source = ("devices",)
+    needs_target_path = False
+
+    # -- the definition --------------------------------------------------------
+
+    def default_target_path(self, pool):
+        return DEV
+
+    def validate(self, pool):
+        super(DiskBackend, self).validate(pool)
+        if len(pool.source.devices) != 1:
+            raise ValidationError("source.devices", list(pool.source.devices), "disk pools take exactly one device")
+        fmt = pool.source.format
+        if fmt is not None and fmt not in LABELS:
+            raise ValidationError("source.format", fmt, "disk pools take gpt or dos (or nothing: the label there)")
+        if pool.target_path != DEV:
+            raise ValidationError("target.path", pool.target_path, "disk pools keep their volumes under /dev "
+                                  "(by-partuuid links or kernel nodes); leave it out or give /dev")
+        if pool.mount_options:
+            raise ValidationError("mount_options", list(pool.mount_options), "disk pools mount nothing")
+        if pool.permissions != Permissions():
+            raise ValidationError("target.permissions", pool.permissions.as_dict(),
+                                  "disk pools have no directory of their own; udev sets the nodes' permissions")
+
+    @staticmethod
+    def _device(pool):
+        return pool.source.devices[0]
+
+    def _layout(self, pool):
+        return read_layout(self.runner, resolve(self._device(pool)))
+
+    def _labelled(self, pool):
+        """The layout of a device that holds the label the pool asks for; raise otherwise."""
+        layout = self._layout(pool)
+        if not self._label_matches(pool, layout.label):
+            raise StorageError("pool %r: %s" % (pool.name, self._unbuilt(pool, layout)))
+        return layout
+
+    @staticmethod
+    def _label_matches(pool, label):
+        wanted = LABELS.get(pool.source.format)
+        return label == wanted if wanted else label in LABELS.values()
+
+    def _unbuilt(self, pool, layout):
+        found = {None: "no partition table", "loop": "a filesystem on the whole device, no partition table"}
+        have = found.get(layout.label) or "a %s partition table" % (layout.pool_format or layout.label)
+        wanted = pool.source.format
+        other = ", not %s" % wanted if wanted and layout.label in LABELS.values() else ""
+        return "source.device %s holds %s%s" % (self._device(pool), have, other)
+
+    # -- build, start, stop, delete --------------------------------------------------
+
+    def is_built(self, pool):
+        return self._label_matches(pool, self._layout(pool).label)
+
+    def unbuilt_reason(self, pool):
+        return self._unbuilt(pool, self._layout(pool))
+
+    def build_steps(self, pool, overwrite):
+        state = _blockdev.inspect(self._device(pool), self.runner)
+        if self._label_matches(pool, read_layout(self.runner, state.path).label):
+            return []
+        fmt = pool.source.format
+        if fmt is None:
+            raise ValidationError("source.format", None, "set the partition table to make on %s (gpt or dos)" % state.path)
+        _blockdev.ensure_writable(state, overwrite)
+        steps = ["erase %s signature on %s" % ("/".join(state.signatures), state.path)] if state.signatures else []
+        return steps + ["make a %s partition table on %s" % (fmt, state.path)]
+
+    def build(self, pool, overwrite):
+        state = _blockdev.inspect(self._device(pool), self.runner)
+        if self._label_matches(pool, read_layout(self.runner, state.path).label):
+            return
+        # checked again here: the device may have changed since the plan
+        _blockdev.ensure_writable(state, overwrite)
+        if state.signatures:
+            Wipefs(self.runner).erase_all(state.path)
+        Parted(self.runner).mklabel(state.path, LABELS[pool.source.format])
+        self._settle(state.path)
+
+    def start(self, pool):
+        self._labelled(pool)
+
+    def stop(self, pool):
+        """Nothing to release: the partitions stay as they are."""
+
+    def check_delete(self, pool):
+        layout = self._layout(pool)
+        if not self._label_matches(pool, layout.label):
+            return
+        if layout.slots:
+            raise StorageError("pool %r: %s still holds %d partitions; delete its volumes first"
+                               % (pool.name, layout.node, len(layout.slots)))
+        state = _blockdev.inspect(layout.node, self.runner)
+        if state.in_use:
+            raise StorageError("pool %r: %s is in use (%s); refusing to erase its partition table"
+                               % (pool.name, layout.node, ", ".join(state.uses)))
+
+    def delete(self, pool):
+        """Erase the (empty) partition table."""
+        self.check_delete(pool)
+        node = resolve(self._device(pool))
+        Wipefs(self.runner).erase_all(node)
+        self._settle(node)
+
+    def refresh(self, pool):
+        layout = self._layout(pool)
+        free = self._free_extents(layout)
+        return PoolStatus(capacity=layout.size,
+                          allocation=sum(slot.size for slot in layout.slots if slot.kind != "extended"),
+                          available=sum(extent.size for extent in free),
+                          volume_count=len(layout.slots),
+                          free_extents=tuple({"start": extent.start, "end": extent.end, "size": extent.size}
+                                             for extent in free))
+
+    # -- partition nodes ---------------------------------------------------------------
+
+    def _nodes_match(self, layout):
+        kernel = kernel_partitions(layout.disk)
+        if set(kernel) != set(slot.number for slot in layout.slots):
+            return False
+        for slot in layout.slots:
+            _name, start, size = kernel[slot.number]
+            # the kernel gives an extended partition 1 KiB, whatever its extent
+            if start * _SYSFS_SECTOR != slot.start or (slot.kind != "extended" and size * _SYSFS_SECTOR != slot.size):
+                return False
+        return True
+
+    def _settle(self, node):
+        """After a change: the kernel's partition nodes as in the table, udev's links made."""
+        if udev_runs():
+            self.runner.run(["udevadm", "settle"], check=False)
+        layout = read_layout(self.runner, node)
+        if self._nodes_match(layout):
+            self._await_links(layout)
+            return layout
+        if layout.label in LABELS.values():
+            Partx(self.runner).update(node)
+        else:
+            # no table to read: partx -u fails; the nodes left from the old one go
+            Partx(self.runner).delete_all(node)
+        if udev_runs():
+            self.runner.run(["udevadm", "settle"], check=False)
+        if not self._nodes_match(layout):
+            raise StorageError("the kernel's partitions of %s do not match its table even after partx -u; "
+                               "check that nothing holds them" % node)
+        self._await_links(layout)
+        return layout
+
+    def _await_links(self, layout):
+        """Where udev runs, its by-partuuid links, a little longer: a close of the disk after writing
+        makes udev re-read the table, an event that may come after the settle. Without them,
+        volumes are reported by their kernel nodes, so this never fails."""
+        if not udev_runs():
+            return
+        for _attempt in range(_LINK_WAITS):
+            if all(link_target(slot.uuid) == self._node_of(layout, slot) for slot in layout.slots):
+                return
+            time.sleep(_LINK_WAIT)
+            self.runner.run(["udevadm", "settle"], check=False)
+
+    def _node_of(self, layout, slot):
+        kernel = kernel_partitions(layout.disk)
+        if slot.number in kernel:
+            return os.path.join(DEV, kernel[slot.number][0])
+        # the kernel's own naming, for a partition it does not show (yet)
+        separator = "p" if layout.disk[-1:].isdigit() else ""
+        return os.path.join(DEV, "%s%s%d" % (layout.disk, separator, slot.number))
+
+    # -- free space and placement -----------------------------------------------------
+
+    def _grain(self, disk):
+        optimal = optimal_io_size(disk)
+        if MIB < optimal <= _MAX_GRAIN and optimal % MIB == 0:
+            return optimal
+        return MIB
+
+    def _free_extents(self, layout):
+        """Where a new partition can go: free space outside any extended partition,
+        its start aligned up and its end down to the grain."""
+        grain = self._grain(layout.disk)
+        extended = [slot for slot in layout.slots if slot.kind == "extended"]
+        usable = []
+        for extent in layout.free:
+            if any(slot.start <= extent.start and extent.end <= slot.end for slot in extended):
+                continue
+            start = max(_align_up(extent.start, grain), grain)
+            end = (extent.end + 1) // grain * grain - 1
+            if end - start + 1 >= grain:
+                usable.append(Extent(start, end))
+        return usable
+
+    def _next_number(self, layout):
+        used = set(slot.number for slot in layout.slots)
+        limit = DOS_PRIMARY_SLOTS if layout.label == "msdos" else GPT_SLOTS
+        return next((number for number in range(1, limit + 1) if number not in used), None)
+
+    def round_capacity(self, pool, size):
+        return _align_up(size, self._grain(kernel_name(resolve(self._device(pool)))))
+
+    # -- volumes ---------------------------------------------------------------------
+
+    def _volume(self, layout, slot):
+        node = self._node_of(layout, slot)
+        key = BY_PARTUUID + slot.uuid
+        path = key if os.path.exists(node) and link_target(slot.uuid) == node else node
+        return VolumeDef(name=slot.volume, path=path, key=key, format=slot.format, capacity=slot.size,
+                         allocation=slot.size, type="block",
+                         permissions=_perms.of_path(node) if os.path.exists(node) else Permissions())
+
+    def list_volumes(self, pool):
+        layout = self._labelled(pool)
+        return sorted((self._volume(layout, slot) for slot in layout.slots), key=lambda vol: vol.name)
+
+    def get_volume(self, pool, name):
+        layout = self._labelled(pool)
+        slot = layout.slot_named(name)
+        return None if slot is None else self._volume(layout, slot)
+
+    def volume_path(self, pool, name):
+        layout = self._labelled(pool)
+        slot = layout.slot_named(name)
+        if slot is not None:
+            return self._volume(layout, slot).path
+        number = self._next_number(layout) or 0
+        return self._node_of(layout, Slot(number, 0, 0, "", "", "primary", "none", name))
+
+    def volume_name_at(self, pool, path):
+        if not path.startswith(DEV + "/"):
+            return None
+        try:
+            layout = read_layout(self.runner, resolve(self._device(pool)))
+        except StorageError:
+            return None  # not this pool's: its device is missing or holds no table
+        if path.startswith(BY_PARTUUID):
+            slot = layout.slot_keyed(BY_PARTUUID + os.path.basename(path).lower())
+        else:
+            real = os.path.realpath(path)
+            slot = next((slot for slot in layout.slots if self._node_of(layout, slot) == real), None)
+        return None if slot is None else slot.volume
+
+    def format_matches(self, asked, found):
+        # none asks for no particular type: any partition satisfies it
+        return asked == "none" or asked == found
+
+    def clone_format(self, source_format):
+        # the source's format is an image format; a partition's is its type
+        return self.default_volume_format
+
+    def check_volume_options(self, params, spec):
+        super(DiskBackend, self).check_volume_options(params, spec)
+        if spec.backing is not None:
+            raise ValidationError("backing_store", params.get("backing_store"),
+                                  "disk pools have no overlays: a partition is raw storage")
+        if any(value is not None for value in (params.get("permissions") or {}).values()):
+            raise ValidationError("permissions", params["permissions"],
+                                  "disk pools do not set permissions: udev sets those of partition nodes")
+
+    # -- creating ----------------------------------------------------------------------
+
+    def _new_size(self, pool, spec):
+        if spec.clone is None:
+            return spec.capacity
+        source = spec.clone.capacity or block_size(spec.clone.path)
+        if spec.capacity is not None and spec.capacity < source:
+            raise ValidationError("capacity", spec.capacity, "smaller than the clone source (%s)" % human_size(source))
+        return max(spec.capacity or 0, self.round_capacity(pool, source))
+
+    def _plan_new(self, pool, layout, spec):
+        """(number, start, end) of the partition spec asks for; raise when it cannot be made."""
+        gpt = layout.label == "gpt"
+        number = self._next_number(layout)
+        if number is None:
+            raise StorageError("pool %r: %s has no free partition entry%s" % (
+                pool.name, layout.node, "" if gpt else " (dos labels have 4 primary partitions; "
+                "extended and logical ones are not made by this version)"))
+        if gpt:
+            if _UNNAMED.match(spec.name):
+                raise ValidationError("name", spec.name, "partN names are those of partitions without a name; "
+                                      "choose another name")
+            if not _GPT_NAME.match(spec.name):
+                raise ValidationError("name", spec.name, "a GPT partition name here is 1 to 36 characters: "
+                                      "ASCII letters, digits and _ . + @ - (not first)")
+            if any(slot.label_name == spec.name for slot in layout.slots):
+                raise ValidationError("name", spec.name, "another partition of %s has this GPT name" % layout.node)
+            if spec.format == "fat16":
+                raise ValidationError("format", spec.format, "GPT has one partition type for FAT "
+                                      "(Microsoft basic data), read back as fat32: use fat32")
+        elif spec.name != "part%d" % number:
+            raise ValidationError("name", spec.name, "partitions on a dos label are named by number: "
+                                  "the next one is part%d" % number)
+        size = self._new_size(pool, spec)
+        free = self._free_extents(layout)
+        place = next((extent for extent in free if extent.size >= size), None)
+        if place is None:
+            largest = max([extent.size for extent in free] or [0])
+            raise ValidationError("capacity", size, "no free extent of %s on %s holds it (the largest holds %s)"
+                                  % (human_size(size), layout.node, human_size(largest)))
+        return number, place.start, place.start + size - 1
+
+    def check_create(self, pool, spec):
+        self._plan_new(pool, self._labelled(pool), spec)
+
+    def create_volume(self, pool, spec):
+        layout = self._labelled(pool)
+        _number, start, end = self._plan_new(pool, layout, spec)
+        parted = Parted(self.runner)
+        fs_type, flag = MAKE[spec.format]
+        parted.mkpart(layout.node, spec.name if layout.label == "gpt" else "primary", fs_type, start, end)
+        made = next((slot for slot in read_layout(self.runner, layout.node).slots if slot.start == start), None)
+        if made is None:
+            raise StorageError("parted made no partition at byte %d of %s" % (start, layout.node))
+        if flag:
+            parted.set_flag(layout.node, made.number, flag)
+        layout = self._settle(layout.node)
+        if spec.clone is None:
+            return None
+        # every byte of the source; the rest of the partition keeps what was there
+        QemuImg(self.runner).convert(spec.clone.path, spec.clone.format, self._node_of(layout, made), "raw")
+        return "copy"
+
+    # -- resizing -------------------------------------------------------------------------
+
+    def _slot_of(self, layout, volume):
+        slot = layout.slot_keyed(volume.key)
+        if slot is None:
+            raise StorageError("volume %r (%s) is gone from %s" % (volume.name, volume.key, layout.node))
+        return slot
+
+    def check_resize(self, pool, volume, capacity):
+        layout = self._labelled(pool)
+        slot = self._slot_of(layout, volume)
+        if capacity < slot.size:
+            raise ValidationError("capacity", capacity, "disk pools do not shrink partitions (volume %r has %s)"
+                                  % (volume.name, human_size(slot.size)))
+        if slot.kind != "primary":
+            raise ValidationError("capacity", capacity, "volume %r is a %s partition: disk pools grow only "
+                                  "primary and GPT partitions" % (volume.name, slot.kind))
+        after = sorted((other for other in layout.slots if other.start > slot.start and other.kind != "logical"),
+                       key=lambda other: other.start)
+        if after:
+            raise ValidationError("capacity", capacity, "volume %r cannot grow: only the last partition grows, "
+                                  "and %r follows it" % (volume.name, after[0].volume))
+        room = next((extent.end for extent in layout.free if extent.start == slot.end + 1), slot.end) - slot.start + 1
+        if capacity > room:
+            raise ValidationError("capacity", capacity, "volume %r can grow to %d bytes (%s) at most: the end of "
+                                  "the free space after it" % (volume.name, room, human_size(room)))
+        return slot
+
+    def resize_volume(self, pool, volume, capacity, shrink):
+        slot = self.check_resize(pool, volume, capacity)
+        node = resolve(self._device(pool))
+        Parted(self.runner).resizepart(node, slot.number, slot.start + capacity - 1)
+        self._settle(node)
+
+    # -- deleting -------------------------------------------------------------------------
+
+    def check_delete_volume(self, pool, volume):
+        layout = self._labelled(pool)
+        slot = self._slot_of(layout, volume)
+        if slot.kind == "extended" and any(other.kind == "logical" for other in layout.slots):
+            raise StorageError("volume %r is the extended partition of %s and holds logical partitions; "
+                               "delete those first" % (volume.name, layout.node))
+        node = self._node_of(layout, slot)
+        state = _blockdev.inspect(node, self.runner)
+        if state.in_use:
+            raise StorageError("volume %r (%s) is in use (%s); refusing to delete it"
+                               % (volume.name, node, ", ".join(state.uses)))
+        return layout, slot, node
+
+    def delete_volume(self, pool, volume, wipe=None):
+        layout, slot, node = self.check_delete_volume(pool, volume)
+        if wipe and slot.kind != "extended":
+            _overwrite(node, slot.size, wipe)
+        Parted(self.runner).rm(layout.node, slot.number)
+        self._settle(layout.node)
+
+
+def _overwrite(node, size, algorithm):
+    """Every byte of the partition, before it goes. O_EXCL: the kernel refuses while anything mounts or holds it."""
+    fd = os.open(node, os.O_WRONLY | os.O_EXCL)
+    try:
+        if os.lseek(fd, 0, os.SEEK_END) != size:
+            raise StorageError("%s is not the partition expected (%d bytes)" % (node, size))
+        os.lseek(fd, 0, os.SEEK_SET)
+        done = 0
+        while done < size:
+            length = min(_WIPE_CHUNK, size - done)
+            done += os.write(fd, os.urandom(length) if algorithm == "random" else b"\0" * length)
+        os.fsync(fd)
+    finally:
+        os.close(fd)

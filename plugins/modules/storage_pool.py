@@ -16,6 +16,7 @@ description:
     (define, build, start, stop, delete, undefine), with the definition kept as libvirt-compatible XML.
   - Pool types are provided by backends; this version has C(dir) pools (a directory of image files) and
     C(fs) pools (a filesystem on a block device, mounted on the target directory; its volumes are files as in C(dir) pools).
+  - C(disk) pools are a partition table (C(gpt) or C(dos)) on a whole device; their volumes are its partitions.
   - Building never destroys data by default. Before writing to a device it is probed; a device carrying any
     signature is refused unless O(overwrite=true), and a device in use is refused always.
   - Every run first plans the actions, then applies them; check mode returns the plan and changes nothing.
@@ -48,6 +49,7 @@ options:
       path:
         description:
           - Absolute path of the pool's directory (for C(fs) pools, the mount point).
+          - C(disk) pools take V(/dev) only, which is also their default.
         type: path
       permissions:
         description:
@@ -74,6 +76,7 @@ options:
       device:
         description:
           - The block device of an C(fs) pool (a path; stable links such as C(/dev/disk/by-id/...) are kept as given).
+          - The whole device of a C(disk) pool.
         type: str
       devices:
         description:
@@ -91,6 +94,8 @@ options:
             V(auto) to accept whatever filesystem the device holds (then O(build) makes none).
           - libvirt itself has no C(btrfs) fs pools, so the definition of a C(btrfs) pool does not validate
             against libvirt's schema; every other definition does.
+          - For C(disk) pools, the partition table, V(gpt) or V(dos); left out, the C(gpt) or C(dos) table the
+            device holds is taken as it is (then O(build) needs it on a blank device).
         type: str
   mount_options:
     description:
@@ -143,6 +148,7 @@ options:
     description:
       - Create the underlying storage when it is missing. For C(dir) pools that is the target directory; for C(fs)
         pools also the filesystem on O(source.device), unless the device already holds it (then nothing is made).
+      - For C(disk) pools, the partition table on O(source.device), unless the device holds it already.
       - Never overwrites anything that exists, unless O(overwrite=true).
     type: bool
     default: false
@@ -165,6 +171,7 @@ options:
       - With O(state=absent), also delete the underlying storage, that is the empty target directory. As libvirt
         does, the filesystem of an C(fs) pool is kept on its device.
       - A pool that still holds volumes is refused, with their number in the message.
+      - For C(disk) pools, erase the partition table, once the pool has no partition left.
     type: bool
     default: false
   list_volumes:
@@ -230,6 +237,22 @@ EXAMPLES = r"""
     build: true
     overwrite: true
     state: running
+
+- name: A disk whose partitions are the guests' disks
+  poolcraft.storage.storage_pool:
+    name: guests
+    type: disk
+    source:
+      device: /dev/disk/by-id/wwn-0x5000c500a1b2c3d4
+      format: gpt
+    build: true
+    state: running
+
+- name: Erase the (empty) partition table when removing a disk pool
+  poolcraft.storage.storage_pool:
+    name: guests
+    state: absent
+    purge: true
 
 - name: Inventory of a pool
   poolcraft.storage.storage_pool:
@@ -310,9 +333,17 @@ pool:
       type: int
       returned: when the pool exists
     volume_count:
-      description: Number of volumes (regular files) in the pool; null while stopped.
+      description: Number of volumes in the pool (image files, partitions, LVs); null while stopped.
       type: int
       returned: when the pool exists
+    free_extents:
+      description:
+        - For C(disk) pools, the free extents a new partition can use, each start aligned up and each end
+          down to the alignment (1 MiB), in bytes; RV(pool.available) is their sum.
+      type: list
+      elements: dict
+      returned: when the pool is running and its type hands out extents (C(disk))
+      sample: [{"start": 1048576, "end": 66060287, "size": 65011712}]
     source:
       description: The source devices and format of the definition.
       type: dict

@@ -14,6 +14,8 @@ version_added: 0.1.0
 description:
   - Manages one volume of a running pool defined with M(poolcraft.storage.storage_pool).
   - In C(dir) and C(fs) pools a volume is an image file (raw, qcow2 or vmdk) made with qemu-img.
+  - In C(disk) pools a volume is a partition, named by its GPT name (C(partN) on C(dos) labels), keyed by its
+    C(/dev/disk/by-partuuid) link, its format the partition type.
   - A new volume is made under a temporary name and renamed when complete, so an interrupted
     run never leaves a half-made volume that a later run would take as done.
   - An existing volume is never converted, re-created or overwritten; only its size (grow, or shrink
@@ -31,6 +33,8 @@ options:
   name:
     description:
       - Name of the volume in O(pool); for file volumes, the file name.
+      - In C(disk) pools, the GPT partition name (1 to 36 ASCII letters, digits and C(_ . + @ -)); on C(dos)
+        labels, C(partN) with N the number the new partition gets.
     type: str
   path:
     description:
@@ -55,6 +59,8 @@ options:
       - Defaults to the pool type's default (V(raw) for image files) for new volumes, or to the format of
         O(clone_from) when cloning (give another format to convert while cloning).
       - An existing volume of another format is an error; it is never converted in place.
+      - C(disk) pools hold partitions of types V(none) (the default, no particular type), V(linux),
+        V(linux-swap), V(linux-lvm), V(linux-raid), V(fat16) (not on C(gpt)) and V(fat32).
     type: str
   capacity:
     description:
@@ -62,6 +68,7 @@ options:
         C(iB) units are binary; C(KB), C(MB), C(GB) ... are decimal). Rounded up to whole 512-byte sectors.
       - Required for a new volume unless it is a clone or an overlay (then it defaults to the source's size).
       - A larger size grows an existing volume; a smaller one needs O(shrink=true).
+      - In C(disk) pools, rounded up to whole MiB; only the last partition grows, and none shrinks.
     type: str
   allocation:
     description:
@@ -205,6 +212,28 @@ EXAMPLES = r"""
 - name: Delete a volume after zeroing it
   poolcraft.storage.storage_volume:
     path: /srv/images/old.img
+    state: absent
+    wipe: zero
+
+- name: A partition for an LVM PV on a disk pool
+  poolcraft.storage.storage_volume:
+    pool: guests
+    name: web1-pv
+    format: linux-lvm
+    capacity: 40G
+
+- name: A guest's disk as a partition, copied from a cloud image
+  poolcraft.storage.storage_volume:
+    pool: guests
+    name: web2-root
+    clone_from:
+      path: /srv/cloud/debian-12-generic-amd64.qcow2
+    capacity: 20G
+
+- name: Remove a partition, zeroing it first
+  poolcraft.storage.storage_volume:
+    pool: guests
+    name: web1-pv
     state: absent
     wipe: zero
 """

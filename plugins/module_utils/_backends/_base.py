@@ -190,7 +190,7 @@ class PoolBackend(object):
         """The format of a clone when the task names none: the source's, where volumes are images."""
         return source_format
 
-    def check_create(self, pool, spec):
+    def check_create_volume(self, pool, spec):
         """Raise now, at plan time, if create_volume(pool, spec) would refuse (no room, a bad name)."""
 
     def check_resize(self, pool, volume, capacity):

@@ -501,7 +501,7 @@ class DiskBackend(PoolBackend):
                                   % (human_size(size), layout.node, human_size(largest)))
         return number, place.start, place.start + size - 1
 
-    def check_create(self, pool, spec):
+    def check_create_volume(self, pool, spec):
         self._plan_new(pool, self._labelled(pool), spec)
 
     def create_volume(self, pool, spec):

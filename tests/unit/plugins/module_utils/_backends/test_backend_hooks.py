@@ -77,7 +77,7 @@ def test_thin_pool_is_refused_by_types_without_one():
 def test_plan_time_checks_accept_by_default_and_formats_must_be_equal():
     backend = BlockBackend(None)
     spec = VolumeSpec(name="v", format="raw", capacity=1 << 20)
-    assert backend.check_create(pool(), spec) is None
+    assert backend.check_create_volume(pool(), spec) is None
     assert backend.check_resize(pool(), None, 1 << 21) is None
     assert backend.check_delete_volume(pool(), None) is None
     assert backend.format_matches("raw", "raw")

@@ -95,7 +95,7 @@ def host(monkeypatch, fake_runner):
 
     runner.run = run
     monkeypatch.setattr(_disk, "resolve", lambda device: device)
-    monkeypatch.setattr(_disk, "kernel_name", lambda node: os.path.basename(node))
+    monkeypatch.setattr(_disk, "kernel_name", os.path.basename)
     monkeypatch.setattr(_disk, "kernel_partitions", lambda disk: dict(kernel.nodes))
     monkeypatch.setattr(_disk, "optimal_io_size", lambda disk: 0)
     monkeypatch.setattr(_disk, "udev_runs", lambda: False)
@@ -251,7 +251,7 @@ def test_gpt_creations_refused(host, name, fmt, option, words):
     runner, _kernel = host
     expect(runner, reads_of("gpt_formats"))
     with pytest.raises(ValidationError) as err:
-        DiskBackend(runner).check_create(pool(), spec(name, fmt=fmt))
+        DiskBackend(runner).check_create_volume(pool(), spec(name, fmt=fmt))
     assert err.value.option == option
     assert words in str(err.value)
 
@@ -266,9 +266,9 @@ def test_placement_is_first_fit_on_aligned_free_space(host):
     assert backend._plan_new(pool(), layout, spec("new", 3 * MIB)) == (11, 14 * MIB, 17 * MIB - 1)
     assert backend._plan_new(pool(), layout, spec("new", 49 * MIB)) == (11, 14 * MIB, 63 * MIB - 1)
     with pytest.raises(ValidationError) as err:
-        backend.check_create(pool(), spec("new", 50 * MIB))
+        backend.check_create_volume(pool(), spec("new", 50 * MIB))
     assert "no free extent of 50.0 MiB" in str(err.value) and "the largest holds 49.0 MiB" in str(err.value)
-    backend.check_create(pool(), spec("new", 49 * MIB))
+    backend.check_create_volume(pool(), spec("new", 49 * MIB))
 
 
 def test_dos_names_the_next_primary_partition(host):
@@ -276,13 +276,13 @@ def test_dos_names_the_next_primary_partition(host):
     expect(runner, reads_of("dos_primaries"), reads_of("dos_primaries"), reads_of("dos_mixed"))
     backend = DiskBackend(runner)
     with pytest.raises(ValidationError) as err:
-        backend.check_create(pool("dos"), spec("data"))
+        backend.check_create_volume(pool("dos"), spec("data"))
     assert "the next one is part4" in str(err.value)
     # 2 MiB fits the gap between 2 and 4 MiB
     layout = backend._labelled(pool("dos"))
     assert backend._plan_new(pool("dos"), layout, spec("part4", 2 * MIB)) == (4, 2 * MIB, 4 * MIB - 1)
     with pytest.raises(StorageError) as err:
-        backend.check_create(pool("dos"), spec("part5"))
+        backend.check_create_volume(pool("dos"), spec("part5"))
     assert "no free partition entry" in str(err.value) and "4 primary" in str(err.value)
 
 
@@ -398,7 +398,7 @@ def test_clone_is_copied_into_the_new_partition(host, tmp_path):
     backend = DiskBackend(runner)
     clone = CloneSource(path=str(source), format="raw", capacity=MIB + 512)
     with pytest.raises(ValidationError) as err:
-        backend.check_create(pool(), spec("alpha", MIB, clone=clone))
+        backend.check_create_volume(pool(), spec("alpha", MIB, clone=clone))
     assert "smaller than the clone source" in str(err.value)
     # no capacity: the source's, rounded up to whole MiB
     layout = backend._labelled(pool())

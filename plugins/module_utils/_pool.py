@@ -230,6 +230,8 @@ class PoolManager(object):
         autostart = self.params.get("autostart")
         if autostart is None or not persistent:
             autostart = bool(self.stored and self.stored.autostart) and persistent
+        # storage with a boot switch of its own (LVM autoactivation) is built with it set
+        self.settings["autostart"] = autostart
         actions = self._plan_definition(desired, persistent, active)
         actions += self._plan_autostart(desired, autostart, active)
         built, build_actions = self._plan_build(desired)

@@ -161,6 +161,7 @@ class VolumeManager(object):
             backing=backing, clone=clone,
             permissions=_perms.from_params(params.get("permissions")))
         backend.check_volume_options(params, spec)
+        backend.check_create_volume(self.pool.definition, spec)
         if clone:
             words = "clone %s (%s) into volume %r (%s)" % (clone.path, clone.format, self.name, fmt)
         elif backing:

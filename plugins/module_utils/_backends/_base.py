@@ -179,6 +179,10 @@ class PoolBackend(object):
                 raise ValidationError(option, params[option], "%s pools do not take it; it is for image files"
                                       % self.pool_type)
 
+    def check_create_volume(self, pool, spec):
+        """Raise now, at plan time, if create_volume() would refuse spec in this pool
+        (a snapshot of something the pool does not hold, a missing size ...)."""
+
     def volume_name_at(self, pool, path):
         """The name of the volume at path (a path or key) if this pool holds it, else None."""
         if os.path.dirname(os.path.normpath(path)) == pool.target_path:

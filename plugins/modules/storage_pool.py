@@ -39,7 +39,7 @@ options:
     description:
       - Pool type. Required to define a new pool; an existing pool's type cannot be changed.
     type: str
-    choices: [dir, fs]
+    choices: [dir, fs, logical]
   target:
     description:
       - Where the pool's volumes appear on the host.

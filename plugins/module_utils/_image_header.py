@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from typing import Optional
@@ -54,7 +55,11 @@ def probe(handle, file_size):
 
 def probe_path(path):
     with open(path, "rb") as handle:
-        return probe(handle, os.fstat(handle.fileno()).st_size)
+        st = os.fstat(handle.fileno())
+        # a block device (an LV, a partition) has no st_size: its size is where its end is
+        size = os.lseek(handle.fileno(), 0, os.SEEK_END) if stat.S_ISBLK(st.st_mode) else st.st_size
+        handle.seek(0)
+        return probe(handle, size)
 
 
 def _qcow(handle, head):

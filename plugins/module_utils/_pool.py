@@ -232,6 +232,9 @@ class PoolManager(object):
         autostart = self.params.get("autostart")
         if autostart is None or not persistent:
             autostart = bool(self.stored and self.stored.autostart) and persistent
+        # storage with a boot switch of its own (LVM autoactivation) is built with it set;
+        # and such a switch on storage made elsewhere is turned off only when the task says so
+        self.settings.update(autostart=autostart, autostart_given=self.params.get("autostart") is not None)
         actions = self._plan_definition(desired, persistent, active)
         actions += self._plan_autostart(desired, autostart, active)
         built, build_actions = self._plan_build(desired)

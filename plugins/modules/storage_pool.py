@@ -40,7 +40,7 @@ options:
     description:
       - Pool type. Required to define a new pool; an existing pool's type cannot be changed.
     type: str
-    choices: [dir, disk, fs]
+    choices: [dir, disk, fs, logical]
   target:
     description:
       - Where the pool's volumes appear on the host.

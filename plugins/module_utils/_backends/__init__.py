@@ -10,6 +10,7 @@ __metaclass__ = type
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._dir import DirBackend
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._disk import DiskBackend
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._fs import FsBackend
+from ansible_collections.poolcraft.storage.plugins.module_utils._backends._logical import LogicalBackend
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import ValidationError
 
 # Alphabetical; a new pool type is one line here and one file beside this one.
@@ -17,6 +18,7 @@ BACKENDS = {
     "dir": DirBackend,
     "disk": DiskBackend,
     "fs": FsBackend,
+    "logical": LogicalBackend,
 }
 
 POOL_TYPES = tuple(sorted(BACKENDS))

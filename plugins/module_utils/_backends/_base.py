@@ -191,7 +191,8 @@ class PoolBackend(object):
         return source_format
 
     def check_create_volume(self, pool, spec):
-        """Raise now, at plan time, if create_volume(pool, spec) would refuse (no room, a bad name)."""
+        """Raise now, at plan time, if create_volume(pool, spec) would refuse (no room, a bad name,
+        a snapshot of something the pool does not hold, a missing size ...)."""
 
     def check_resize(self, pool, volume, capacity):
         """Raise now, at plan time, if resize_volume would refuse this capacity."""

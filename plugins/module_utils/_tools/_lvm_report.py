@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: poolcraft.storage contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""LVM as facts: one `lvm fullreport` (JSON, sizes in bytes) gives PVs, VGs and LVs."""
+"""LVM reports as JSON (sizes in bytes): one `lvm fullreport` gives PVs, VGs and LVs as facts;
+report_rows() reads the rows of a single `vgs`/`pvs`/`lvs` report for the logical pool backend."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -26,18 +27,28 @@ for _kind, _fields in _FIELDS:
     ARGV += ["--configreport", _kind, "-o", _fields]
 
 
-def _int(text):
+def to_int(text):
+    """An integer field; None where LVM left it empty or could not tell (-1 stays -1)."""
     try:
         return int(text)
     except (TypeError, ValueError):
         return None
 
 
-def _float(text):
+def to_float(text):
     try:
         return float(text)
     except (TypeError, ValueError):
         return None
+
+
+def report_rows(text, kind, command):
+    """The rows of the kind ("vg", "pv", "lv") in a --reportformat json report, as dicts of strings."""
+    try:
+        reports = json.loads(text)["report"]
+        return [row for report in reports for row in report.get(kind, [])]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise StorageError("%s returned no JSON report" % command)
 
 
 def parse_fullreport(text):
@@ -51,31 +62,31 @@ def parse_fullreport(text):
         for vg in report.get("vg", []):
             vgs[vg["vg_name"]] = {
                 "name": vg["vg_name"], "uuid": vg.get("vg_uuid"), "attr": vg.get("vg_attr"),
-                "size": _int(vg.get("vg_size")), "free": _int(vg.get("vg_free")),
-                "extent_size": _int(vg.get("vg_extent_size")), "pv_count": _int(vg.get("pv_count")),
-                "lv_count": _int(vg.get("lv_count")), "pvs": [], "lvs": [],
+                "size": to_int(vg.get("vg_size")), "free": to_int(vg.get("vg_free")),
+                "extent_size": to_int(vg.get("vg_extent_size")), "pv_count": to_int(vg.get("pv_count")),
+                "lv_count": to_int(vg.get("lv_count")), "pvs": [], "lvs": [],
             }
         for pv in report.get("pv", []):
-            major, minor = _int(pv.get("pv_major")), _int(pv.get("pv_minor"))
+            major, minor = to_int(pv.get("pv_major")), to_int(pv.get("pv_minor"))
             pvs[pv["pv_name"]] = {
                 "name": pv["pv_name"], "uuid": pv.get("pv_uuid"), "vg": pv.get("vg_name") or None,
-                "size": _int(pv.get("pv_size")), "free": _int(pv.get("pv_free")),
-                "device_size": _int(pv.get("dev_size")), "attr": pv.get("pv_attr"),
+                "size": to_int(pv.get("pv_size")), "free": to_int(pv.get("pv_free")),
+                "device_size": to_int(pv.get("dev_size")), "attr": pv.get("pv_attr"),
                 "maj_min": "%d:%d" % (major, minor) if major is not None and major >= 0 else None,
             }
         for lv in report.get("lv", []):
             key = "%s/%s" % (lv["vg_name"], lv["lv_name"])
-            major, minor = _int(lv.get("lv_kernel_major")), _int(lv.get("lv_kernel_minor"))
+            major, minor = to_int(lv.get("lv_kernel_major")), to_int(lv.get("lv_kernel_minor"))
             lvs[key] = {
                 "name": lv["lv_name"], "vg": lv["vg_name"], "uuid": lv.get("lv_uuid"),
-                "size": _int(lv.get("lv_size")), "attr": lv.get("lv_attr"),
+                "size": to_int(lv.get("lv_size")), "attr": lv.get("lv_attr"),
                 "layout": lv.get("lv_layout"), "role": lv.get("lv_role"),
                 "pool": lv.get("pool_lv") or None, "origin": lv.get("origin") or None,
                 "active": lv.get("lv_active") == "active",
                 "path": lv.get("lv_path") or None, "dm_path": lv.get("lv_dm_path") or None,
                 "maj_min": "%d:%d" % (major, minor) if major is not None and major >= 0 else None,
-                "data_percent": _float(lv.get("data_percent")),
-                "metadata_percent": _float(lv.get("metadata_percent")),
+                "data_percent": to_float(lv.get("data_percent")),
+                "metadata_percent": to_float(lv.get("metadata_percent")),
             }
     for path, pv in pvs.items():
         if pv["vg"] in vgs:

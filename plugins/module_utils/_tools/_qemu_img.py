@@ -61,3 +61,11 @@ class QemuImg(object):
         # -n is not used: qemu-img creates the target itself, sparse (zeros become holes).
         argv = ["qemu-img", "convert", "-q", "-f", source_format, "-O", target_format]
         self.runner.run(argv + _options(options or {}) + [source, target])
+
+    def convert_into(self, source, source_format, target, target_is_zero=False):
+        """Copy source as raw data into an existing target (a block device) of at least its size;
+        target_is_zero (a new thin LV reads as zeros) lets qemu-img skip writing the zeros."""
+        argv = ["qemu-img", "convert", "-q", "-n", "-f", source_format, "-O", "raw"]
+        if target_is_zero:
+            argv.append("--target-is-zero")
+        self.runner.run(argv + [source, target])

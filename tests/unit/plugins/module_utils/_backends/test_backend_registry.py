@@ -47,7 +47,7 @@ def test_backend_for_dir(quiet_runner):
     assert list(POOL_TYPES) == sorted(BACKENDS)
 
 
-@pytest.mark.parametrize("pool_type", ["logical", "Dir", "", None])
+@pytest.mark.parametrize("pool_type", ["lvm", "Dir", "", None])
 def test_backend_for_unknown_type(pool_type, quiet_runner):
     with pytest.raises(ValidationError) as caught:
         backend_for(pool_type, quiet_runner)

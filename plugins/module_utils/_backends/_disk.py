@@ -7,6 +7,10 @@ Build makes the label (gpt or dos) with parted, only on a blank device unless
 overwrite. Partitions start on 1 MiB (or the device's larger optimal I/O size)
 and are whole multiples of it. A volume's key is its /dev/disk/by-partuuid
 link, computed from the table so it is known even where udev does not run.
+
+The table is read without parted, read-only (wipefs, partx, the GPT header):
+parted opens the disk for writing even to print it, and where udev runs that
+makes udev re-read the table, dropping and re-adding every partition node.
 After every change the kernel's partition nodes are checked against the table
 and brought in line with `partx -u` (hosts whose kernel does not read tables).
 """
@@ -18,6 +22,7 @@ __metaclass__ = type
 import collections
 import os
 import re
+import struct
 import time
 from dataclasses import dataclass
 from typing import Tuple
@@ -25,7 +30,7 @@ from typing import Tuple
 from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev, _perms, _sysfs
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import PoolBackend, PoolStatus
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._tools._parted import Extent, Parted, Partx
+from ansible_collections.poolcraft.storage.plugins.module_utils._tools._parted import Parted, Partx
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
 from ansible_collections.poolcraft.storage.plugins.module_utils._units import human_size
@@ -43,8 +48,11 @@ BY_PARTUUID = "/dev/disk/by-partuuid/"
 UDEV_CONTROL = "/run/udev/control"
 DEV = "/dev"
 
-# source.format -> parted's name of the label
+# source.format -> parted's name of the label (wipefs names them as source.format does)
 LABELS = {"gpt": "gpt", "dos": "msdos"}
+_GPT_SIGNATURE = b"EFI PART"
+# an MBR addresses 2^32 sectors
+_DOS_MAX_SECTORS = 1 << 32
 # how a volume format is made: parted's fs-type at mkpart, then a flag
 MAKE = {
     "none": (None, None),
@@ -103,6 +111,20 @@ def optimal_io_size(disk):
     return _sysfs.read_int(os.path.join(_blockdev.SYS_BLOCK, disk, "queue", "optimal_io_size")) or 0
 
 
+def disk_geometry(disk):
+    """(size in bytes, logical sector size) of a disk, from sysfs."""
+    base = os.path.join(_blockdev.SYS_BLOCK, disk)
+    return ((_sysfs.read_int(os.path.join(base, "size")) or 0) * _SYSFS_SECTOR,
+            _sysfs.read_int(os.path.join(base, "queue", "logical_block_size")) or _SYSFS_SECTOR)
+
+
+def read_bytes(path, offset, length):
+    # read-only, always: closing a disk opened for writing makes udev re-read its table
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        return handle.read(length)
+
+
 def block_size(path):
     """Bytes of a block device or a file."""
     with open(path, "rb") as handle:
@@ -120,6 +142,17 @@ def udev_runs():
 
 def _align_up(value, grain):
     return (value + grain - 1) // grain * grain
+
+
+@dataclass(frozen=True)
+class Extent:
+    """Free space on a disk, in bytes; end is the last byte."""
+    start: int
+    end: int
+
+    @property
+    def size(self):
+        return self.end - self.start + 1
 
 
 @dataclass(frozen=True)
@@ -144,19 +177,21 @@ class Layout:
     node: str                 # the disk's kernel node
     disk: str                 # its kernel name
     size: int
-    label: str                # gpt, msdos, loop (a filesystem on the whole disk), or None
+    label: str                # gpt or dos, or None
+    signatures: Tuple[str, ...]
     slots: Tuple[Slot, ...]
-    free: Tuple[Extent, ...]  # as parted reports them, unaligned
-
-    @property
-    def pool_format(self):
-        return {"gpt": "gpt", "msdos": "dos"}.get(self.label)
+    free: Tuple[Extent, ...]  # every gap in the usable area outside primary and extended partitions
 
     def slot_named(self, name):
         return next((slot for slot in self.slots if slot.volume == name), None)
 
     def slot_keyed(self, key):
         return next((slot for slot in self.slots if BY_PARTUUID + slot.uuid == key), None)
+
+
+def label_of(signatures):
+    """gpt or dos from what wipefs finds on a whole disk, or None."""
+    return next((label for label in ("gpt", "dos") if label in signatures), None)
 
 
 def format_of(scheme, type_id):
@@ -174,27 +209,54 @@ def _usable_name(name):
         and all(char.isprintable() for char in name)
 
 
+def usable_area(node, label, size, sector):
+    """(first, last) byte partitions may use: from the GPT header, or the MBR's reach."""
+    if label == "gpt":
+        header = read_bytes(node, sector, 92)
+        if header[:8] != _GPT_SIGNATURE:
+            raise StorageError("%s: the primary GPT header is damaged (no EFI PART signature at LBA 1)" % node)
+        first, last = struct.unpack_from("<QQ", header, 40)
+        return first * sector, (last + 1) * sector - 1
+    return sector, min(size, _DOS_MAX_SECTORS * sector) - 1
+
+
+def gaps(first, last, taken):
+    """Extents of [first, last] outside the (start, end) ranges in taken."""
+    free, pos = [], first
+    for start, end in sorted(taken):
+        if start > pos:
+            free.append(Extent(pos, min(start - 1, last)))
+        pos = max(pos, end + 1)
+    if pos <= last:
+        free.append(Extent(pos, last))
+    return [extent for extent in free if extent.start <= extent.end]
+
+
 def read_layout(runner, node):
-    """The partition table of node: parted for geometry and free space, partx for names, PARTUUIDs, types."""
-    table = Parted(runner).table(node)
-    entries = Partx(runner).entries(node) if table.label in ("gpt", "msdos") else []
-    geometry = dict((part.number, part) for part in table.partitions)
+    """The partition table of node, read-only: wipefs for the label, partx for the partitions
+    (their names, PARTUUIDs and types too), sysfs for the size, the GPT header for its usable area."""
+    disk = kernel_name(node)
+    size, sector = disk_geometry(disk)
+    signatures = tuple(Wipefs(runner).signatures(node))
+    label = label_of(signatures)
+    if label is None:
+        return Layout(node=node, disk=disk, size=size, label=None, signatures=signatures, slots=(), free=())
+    entries = Partx(runner).entries(node)
     names = collections.Counter(entry.name for entry in entries)
     slots = []
     for entry in entries:
-        part = geometry.get(entry.number)
-        if part is None or part.start != entry.start * _SYSFS_SECTOR:
-            raise StorageError("%s changed while it was read (parted and partx disagree about partition %d); try again"
-                               % (node, entry.number))
         fmt = format_of(entry.scheme, entry.type)
         kind = "extended" if fmt == "extended" else \
-            "logical" if table.label == "msdos" and entry.number > DOS_PRIMARY_SLOTS else "primary"
-        usable = table.label == "gpt" and _usable_name(entry.name) and names[entry.name] == 1
-        slots.append(Slot(number=entry.number, start=part.start, end=part.end, uuid=entry.uuid,
-                          label_name=entry.name, kind=kind, format=fmt,
-                          volume=entry.name if usable else "part%d" % entry.number))
-    return Layout(node=node, disk=kernel_name(node), size=table.size, label=table.label,
-                  slots=tuple(slots), free=table.free)
+            "logical" if label == "dos" and entry.number > DOS_PRIMARY_SLOTS else "primary"
+        usable = label == "gpt" and _usable_name(entry.name) and names[entry.name] == 1
+        slots.append(Slot(number=entry.number, start=entry.start * _SYSFS_SECTOR,
+                          end=(entry.end + 1) * _SYSFS_SECTOR - 1, uuid=entry.uuid, label_name=entry.name,
+                          kind=kind, format=fmt, volume=entry.name if usable else "part%d" % entry.number))
+    first, last = usable_area(node, label, size, sector)
+    # logical partitions lie inside the extended one
+    free = gaps(first, last, [(slot.start, slot.end) for slot in slots if slot.kind != "logical"])
+    return Layout(node=node, disk=disk, size=size, label=label, signatures=signatures,
+                  slots=tuple(slots), free=tuple(free))
 
 
 class DiskBackend(PoolBackend):
@@ -236,32 +298,38 @@ class DiskBackend(PoolBackend):
         """The layout of a device that holds the label the pool asks for; raise otherwise."""
         layout = self._layout(pool)
         if not self._label_matches(pool, layout.label):
-            raise StorageError("pool %r: %s" % (pool.name, self._unbuilt(pool, layout)))
+            raise StorageError("pool %r: %s" % (pool.name, self._unbuilt(pool, layout.label, layout.signatures)))
         return layout
 
     @staticmethod
     def _label_matches(pool, label):
-        wanted = LABELS.get(pool.source.format)
-        return label == wanted if wanted else label in LABELS.values()
-
-    def _unbuilt(self, pool, layout):
-        found = {None: "no partition table", "loop": "a filesystem on the whole device, no partition table"}
-        have = found.get(layout.label) or "a %s partition table" % (layout.pool_format or layout.label)
         wanted = pool.source.format
-        other = ", not %s" % wanted if wanted and layout.label in LABELS.values() else ""
+        return label == wanted if wanted else label is not None
+
+    def _unbuilt(self, pool, label, signatures):
+        if label is None:
+            have = "no partition table%s" % (" (it carries %s)" % ", ".join(signatures) if signatures else "")
+        else:
+            have = "a %s partition table" % label
+        wanted = pool.source.format
+        other = ", not %s" % wanted if wanted and label is not None else ""
         return "source.device %s holds %s%s" % (self._device(pool), have, other)
+
+    def _signatures(self, pool):
+        return tuple(Wipefs(self.runner).signatures(resolve(self._device(pool))))
 
     # -- build, start, stop, delete --------------------------------------------------
 
     def is_built(self, pool):
-        return self._label_matches(pool, self._layout(pool).label)
+        return self._label_matches(pool, label_of(self._signatures(pool)))
 
     def unbuilt_reason(self, pool):
-        return self._unbuilt(pool, self._layout(pool))
+        signatures = self._signatures(pool)
+        return self._unbuilt(pool, label_of(signatures), signatures)
 
     def build_steps(self, pool, overwrite):
         state = _blockdev.inspect(self._device(pool), self.runner)
-        if self._label_matches(pool, read_layout(self.runner, state.path).label):
+        if self._label_matches(pool, label_of(state.signatures)):
             return []
         fmt = pool.source.format
         if fmt is None:
@@ -272,7 +340,7 @@ class DiskBackend(PoolBackend):
 
     def build(self, pool, overwrite):
         state = _blockdev.inspect(self._device(pool), self.runner)
-        if self._label_matches(pool, read_layout(self.runner, state.path).label):
+        if self._label_matches(pool, label_of(state.signatures)):
             return
         # checked again here: the device may have changed since the plan
         _blockdev.ensure_writable(state, overwrite)
@@ -337,7 +405,7 @@ class DiskBackend(PoolBackend):
         if self._nodes_match(layout):
             self._await_links(layout)
             return layout
-        if layout.label in LABELS.values():
+        if layout.label is not None:
             Partx(self.runner).update(node)
         else:
             # no table to read: partx -u fails; the nodes left from the old one go
@@ -379,14 +447,10 @@ class DiskBackend(PoolBackend):
         return MIB
 
     def _free_extents(self, layout):
-        """Where a new partition can go: free space outside any extended partition,
-        its start aligned up and its end down to the grain."""
+        """Where a new partition can go: the free extents, each start aligned up and each end down to the grain."""
         grain = self._grain(layout.disk)
-        extended = [slot for slot in layout.slots if slot.kind == "extended"]
         usable = []
         for extent in layout.free:
-            if any(slot.start <= extent.start and extent.end <= slot.end for slot in extended):
-                continue
             start = max(_align_up(extent.start, grain), grain)
             end = (extent.end + 1) // grain * grain - 1
             if end - start + 1 >= grain:
@@ -395,7 +459,7 @@ class DiskBackend(PoolBackend):
 
     def _next_number(self, layout):
         used = set(slot.number for slot in layout.slots)
-        limit = DOS_PRIMARY_SLOTS if layout.label == "msdos" else GPT_SLOTS
+        limit = DOS_PRIMARY_SLOTS if layout.label == "dos" else GPT_SLOTS
         return next((number for number in range(1, limit + 1) if number not in used), None)
 
     def round_capacity(self, pool, size):

@@ -1,15 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: poolcraft.storage contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""parted and partx, typed: partition tables read and changed.
+"""parted and partx, typed: partition tables changed with parted, read with partx.
 
-Geometry and free space come from `parted -s -m DEV unit B print free` (every
-parted has -m; sizes in bytes). Partition names, PARTUUIDs and type ids come
-from `partx -P`, which reads the table itself (no kernel parser needed) and
-quotes its fields, so names never break the parsing.
+Reads never use parted: it opens the disk read-write even to print, and where
+udev runs, every close of a disk opened for writing makes udev re-read its
+table, which drops and re-adds every partition node and link. partx reads the
+table itself, read-only (no kernel parser needed), and quotes its fields, so
+names never break the parsing.
 
-Callers pass the kernel node (links resolved): parted prints the path as given,
-and a by-path link holds colons, which -m uses as its separator.
+Callers pass the kernel node (links resolved).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,46 +18,8 @@ __metaclass__ = type
 
 import re
 from dataclasses import dataclass
-from typing import Optional, Tuple
 
-from ansible_collections.poolcraft.storage.plugins.module_utils._errors import CommandError, StorageError
-
-
-@dataclass(frozen=True)
-class Extent:
-    """Free space on a disk, in bytes; end is the last byte."""
-    start: int
-    end: int
-
-    @property
-    def size(self):
-        return self.end - self.start + 1
-
-
-@dataclass(frozen=True)
-class PartedPartition:
-    number: int
-    start: int
-    end: int
-    fs: str                   # the filesystem parted detects in it, not the partition type
-    name: str
-    flags: Tuple[str, ...]
-
-    @property
-    def size(self):
-        return self.end - self.start + 1
-
-
-@dataclass(frozen=True)
-class DiskTable:
-    path: str
-    size: int
-    logical_sector: int
-    physical_sector: int
-    label: Optional[str]      # gpt, msdos, ...; "loop" for a filesystem on the whole disk; None: no label
-    model: str
-    partitions: Tuple[PartedPartition, ...] = ()
-    free: Tuple[Extent, ...] = ()
+from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
 
 
 @dataclass(frozen=True)
@@ -70,58 +32,6 @@ class PartxEntry:
     flags: str
     scheme: str
     name: str
-
-
-def _bytes(field, line):
-    if not field.endswith("B") or not field[:-1].isdigit():
-        raise StorageError("parted printed a size that is not in bytes: %r" % line)
-    return int(field[:-1])
-
-
-def _fields(line):
-    """The fields of a -m line: parted ends it with ';' and writes a ':' inside a field as '\\:'."""
-    body = line[:-1] if line.endswith(";") else line
-    fields, current, pos = [], [], 0
-    while pos < len(body):
-        char = body[pos]
-        if char == "\\" and pos + 1 < len(body):
-            current.append(body[pos + 1])
-            pos += 2
-            continue
-        if char == ":":
-            fields.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-        pos += 1
-    fields.append("".join(current))
-    return fields
-
-
-def parse_print(output):
-    """DiskTable from `parted -s -m DEV unit B print free` (also without `free`)."""
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    if len(lines) < 2 or lines[0] != "BYT;":
-        raise StorageError("parted printed no machine-readable table in bytes: %r" % output[:200])
-    disk = _fields(lines[1])
-    if len(disk) != 8:
-        raise StorageError("parted printed an unknown disk line: %r" % lines[1])
-    label = disk[5]
-    partitions, free = [], []
-    for line in lines[2:]:
-        fields = _fields(line)
-        if len(fields) == 5 and fields[4] == "free":
-            free.append(Extent(_bytes(fields[1], line), _bytes(fields[2], line)))
-        elif len(fields) == 7 and fields[0].isdigit():
-            flags = tuple(flag.strip() for flag in fields[-1].split(",") if flag.strip())
-            partitions.append(PartedPartition(number=int(fields[0]), start=_bytes(fields[1], line),
-                                              end=_bytes(fields[2], line), fs=fields[4],
-                                              name=fields[5], flags=flags))
-        else:
-            raise StorageError("parted printed an unknown partition line: %r" % line)
-    return DiskTable(path=disk[0], size=_bytes(disk[1], lines[1]), logical_sector=int(disk[3]),
-                     physical_sector=int(disk[4]), label=None if label == "unknown" else label,
-                     model=disk[6], partitions=tuple(partitions), free=tuple(free))
 
 
 _PAIR = re.compile(r'([A-Z]+)="((?:[^"\\]|\\.)*)"')
@@ -167,18 +77,6 @@ class Parted(object):
 
     def __init__(self, runner):
         self.runner = runner
-
-    def table(self, device):
-        """DiskTable with free extents; label None on a device without a partition table."""
-        rc, out, err = self.runner.run(["parted", "-s", "-m", device, "unit", "B", "print", "free"], check=False)
-        if rc == 0:
-            return parse_print(out)
-        # a device without a label: parted still prints the disk line, and fails
-        if "unrecognised disk label" in err and out.strip():
-            table = parse_print(out)
-            if table.label is None:
-                return table
-        raise CommandError(["parted", "-s", "-m", device, "unit", "B", "print", "free"], rc, out, err)
 
     def mklabel(self, device, label):
         self.runner.run(["parted", "-s", device, "mklabel", label])

@@ -17,6 +17,8 @@ description:
   - Pool types are provided by backends; this version has C(dir) pools (a directory of image files) and
     C(fs) pools (a filesystem on a block device, mounted on the target directory; its volumes are files as in C(dir) pools).
   - C(disk) pools are a partition table (C(gpt) or C(dos)) on a whole device; their volumes are its partitions.
+  - C(logical) pools are an LVM volume group (O(source.name), the pool's name by default) made of
+    O(source.devices); their volumes are the group's logical volumes at C(/dev/VG/LV).
   - Building never destroys data by default. Before writing to a device it is probed; a device carrying any
     signature is refused unless O(overwrite=true), and a device in use is refused always.
   - Every run first plans the actions, then applies them; check mode returns the plan and changes nothing.
@@ -81,6 +83,9 @@ options:
       devices:
         description:
           - Several block devices, for pool types made of more than one.
+          - For C(logical) pools, the physical volumes of the volume group. Matched with LVM's PVs by device
+            number, so any name of a device will do. Devices added to the list join the group on O(build);
+            devices removed from it leave it only with O(remove_devices=true).
         type: list
         elements: str
       name:
@@ -96,6 +101,7 @@ options:
             against libvirt's schema; every other definition does.
           - For C(disk) pools, the partition table, V(gpt) or V(dos); left out, the C(gpt) or C(dos) table the
             device holds is taken as it is (then O(build) needs it on a blank device).
+          - For C(logical) pools, V(lvm2) or nothing.
         type: str
   mount_options:
     description:
@@ -107,6 +113,7 @@ options:
       - For pool types with thin provisioning, the thin pool that new volumes are made in, made by O(build)
         when missing and grown when O(thin_pool.size) grows. Kept in the definition in poolcraft's own XML
         namespace, which libvirt ignores (libvirt has no thin pools).
+      - For C(logical) pools, an LVM thin pool in the volume group; new volumes are thin LVs in it.
     type: dict
     suboptions:
       name:
@@ -141,6 +148,8 @@ options:
       - V(present) defines the pool (it stays stopped if it is new).
       - V(running) defines and starts it. V(stopped) defines it and stops it if running.
       - V(absent) stops and undefines it; its storage is kept unless O(purge=true).
+      - For C(logical) pools, V(running) and V(stopped) activate and deactivate the volume group; stopping is refused
+        while a volume is open.
     type: str
     choices: [present, running, stopped, absent]
     default: present
@@ -149,6 +158,8 @@ options:
       - Create the underlying storage when it is missing. For C(dir) pools that is the target directory; for C(fs)
         pools also the filesystem on O(source.device), unless the device already holds it (then nothing is made).
       - For C(disk) pools, the partition table on O(source.device), unless the device holds it already.
+      - For C(logical) pools, C(pvcreate) and C(vgcreate) (or C(vgextend) with new devices, C(vgreduce) and
+        C(pvremove) with O(remove_devices=true) for devices no longer listed that hold no data), and the thin pool.
       - Never overwrites anything that exists, unless O(overwrite=true).
     type: bool
     default: false
@@ -158,6 +169,8 @@ options:
       - The host brings it up by its own means, no daemon of ours is needed. For C(fs) pools that is an
         entry in O(fstab) (marked with a comment naming the pool, with C(nofail) so a missing device never
         stops a boot), written and removed with this option.
+      - For C(logical) pools, the volume group's LVM autoactivation flag (C(vgchange --setautoactivation)). It is
+        turned off only by an explicit O(autostart=false), never by defining or undefining a pool on an existing group.
       - Omitted, the current setting is kept (off for a new pool).
     type: bool
   persistent:
@@ -172,6 +185,7 @@ options:
         does, the filesystem of an C(fs) pool is kept on its device.
       - A pool that still holds volumes is refused, with their number in the message.
       - For C(disk) pools, erase the partition table, once the pool has no partition left.
+      - For C(logical) pools, C(vgremove) and C(pvremove) of its devices (and the pool's thin pool first).
     type: bool
     default: false
   list_volumes:
@@ -253,6 +267,43 @@ EXAMPLES = r"""
     name: guests
     state: absent
     purge: true
+
+- name: A volume group on two disks, activated at boot by LVM itself
+  poolcraft.storage.storage_pool:
+    name: vmstore
+    type: logical
+    source:
+      devices:
+        - /dev/disk/by-id/wwn-0x5000c500a1b2c3e4
+        - /dev/disk/by-id/wwn-0x5000c500a1b2c3e5
+    build: true
+    state: running
+    autostart: true
+
+- name: A thin pool in it; new volumes are thin
+  poolcraft.storage.storage_pool:
+    name: vmstore
+    thin_pool:
+      name: thin
+      size: 200G
+    build: true
+
+- name: Take a disk out of the group (only if nothing is stored on it)
+  poolcraft.storage.storage_pool:
+    name: vmstore
+    source:
+      devices:
+        - /dev/disk/by-id/wwn-0x5000c500a1b2c3e4
+    build: true
+    remove_devices: true
+
+- name: Use an existing volume group as it is
+  poolcraft.storage.storage_pool:
+    name: system
+    type: logical
+    source:
+      name: vg0
+    state: running
 
 - name: Inventory of a pool
   poolcraft.storage.storage_pool:

@@ -16,6 +16,7 @@ description:
   - In C(dir) and C(fs) pools a volume is an image file (raw, qcow2 or vmdk) made with qemu-img.
   - In C(disk) pools a volume is a partition, named by its GPT name (C(partN) on C(dos) labels), keyed by its
     C(/dev/disk/by-partuuid) link, its format the partition type.
+  - In C(logical) pools a volume is an LVM logical volume (format V(raw)); sizes are rounded up to whole extents.
   - A new volume is made under a temporary name and renamed when complete, so an interrupted
     run never leaves a half-made volume that a later run would take as done.
   - An existing volume is never converted, re-created or overwritten; only its size (grow, or shrink
@@ -97,6 +98,8 @@ options:
     description:
       - Make a new volume an overlay (copy-on-write) on another image, given by O(backing_store.path) or by
         O(backing_store.pool) and O(backing_store.name). The backing image must exist.
+      - In C(logical) pools the volume is an LVM snapshot of another volume of the same pool, of a linear volume
+        with O(capacity) as its copy-on-write space (required), of a thin volume a thin snapshot (no O(capacity)).
     type: dict
     suboptions:
       path:
@@ -118,6 +121,7 @@ options:
         (instant, sharing blocks) where the filesystem supports it; otherwise a sparse copy with qemu-img
         (an overlay source is flattened).
       - Has no effect once the volume exists.
+      - In C(logical) pools the data is copied into a new LV with C(qemu-img convert) (RV(clone_method=copy)).
     type: dict
     suboptions:
       path:
@@ -140,6 +144,7 @@ options:
   wipe:
     description:
       - With O(state=absent), overwrite the volume's bytes before deleting it.
+      - In C(logical) pools the LV must be active (the pool running).
     type: str
     choices: [zero, random]
   permissions:
@@ -236,6 +241,30 @@ EXAMPLES = r"""
     name: web1-pv
     state: absent
     wipe: zero
+
+- name: An LV of 20 GiB in a logical pool
+  poolcraft.storage.storage_volume:
+    pool: vmstore
+    name: web1-disk
+    capacity: 20G
+
+- name: A snapshot of it with 2 GiB of copy-on-write space
+  poolcraft.storage.storage_volume:
+    pool: vmstore
+    name: web1-disk-before-upgrade
+    capacity: 2G
+    backing_store:
+      pool: vmstore
+      name: web1-disk
+
+- name: A cloud image copied into a new LV
+  poolcraft.storage.storage_volume:
+    pool: vmstore
+    name: web2-disk
+    format: raw
+    clone_from:
+      path: /srv/cloud/debian-12-generic-amd64.qcow2
+    capacity: 20G
 """
 
 RETURN = r"""

@@ -353,8 +353,8 @@ def test_type_is_required_for_a_new_pool(env):
 
 def test_unknown_type(env):
     with pytest.raises(ValidationError) as caught:
-        env.plan(type="logical")
-    assert str(caught.value).startswith("type='logical': unknown pool type")
+        env.plan(type="lvm")
+    assert str(caught.value).startswith("type='lvm': unknown pool type")
 
 
 def test_type_cannot_change(env):

@@ -23,7 +23,8 @@ def head(path):
 
 
 def lvm(*argv):
-    return subprocess.run(("lvm",) + argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    # what LVM reports, whatever its exit code (a VG may be gone): compared, not checked
+    return subprocess.run(("lvm",) + argv, check=False, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                           universal_newlines=True).stdout.split("\n")
 
 
@@ -37,8 +38,8 @@ for top, _dirs, names in os.walk(store):
         files.append("%s|%d|%d" % (os.path.relpath(path, store), st.st_size, st.st_mtime_ns))
 print(json.dumps({
     "disks": dict((disk, head(disk)) for disk in disks),
-    "lvm": lvm("pvs", "-o", "pv_name,vg_name,pv_pe_alloc_count")
-           + lvm("vgs", "-o", "vg_name,vg_size,vg_free,vg_autoactivation")
-           + lvm("lvs", "-a", "-o", "vg_name,lv_name,lv_size,lv_attr,origin,pool_lv"),
+    "lvm": (lvm("pvs", "-o", "pv_name,vg_name,pv_pe_alloc_count")
+            + lvm("vgs", "-o", "vg_name,vg_size,vg_free,vg_autoactivation")
+            + lvm("lvs", "-a", "-o", "vg_name,lv_name,lv_size,lv_attr,origin,pool_lv")),
     "files": sorted(files),
 }))

@@ -70,8 +70,8 @@ def test_physical_volumes_with_device_numbers_and_orphans(tmp_path):
 def test_linear_lvs_without_activation(tmp_path):
     runner = replaying(tmp_path, "lvs_host_linear")
     lvs = _lvm.Lvm(runner).logical_volumes("pcfix")
-    assert [(lv.name, lv.size, lv.path) for lv in lvs] == [("data", 20971520, "/dev/pcfix/data"),
-                                                             ("logs", 8388608, "/dev/pcfix/logs")]
+    assert [(lv.name, lv.size, lv.path) for lv in lvs] == [
+        ("data", 20971520, "/dev/pcfix/data"), ("logs", 8388608, "/dev/pcfix/logs")]
     data = lvs[0]
     assert data.layout == ("linear",) and data.roles == ("public",)
     assert data.is_public and not data.is_thin and not data.is_thin_pool and not data.is_snapshot

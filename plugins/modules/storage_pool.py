@@ -14,8 +14,9 @@ version_added: 0.1.0
 description:
   - Manages a storage pool on the managed host, following libvirt's storage model
     (define, build, start, stop, delete, undefine), with the definition kept as libvirt-compatible XML.
-  - Pool types are provided by backends; this version has C(dir) pools (a directory of image files) and
-    C(fs) pools (a filesystem on a block device, mounted on the target directory; its volumes are files as in C(dir) pools).
+  - Pool types are provided by backends; this version has C(dir), C(fs), C(disk) and C(logical) pools.
+  - C(dir) pools are a directory of image files.
+  - C(fs) pools are a filesystem on a block device, mounted on the target directory; their volumes are files as in C(dir) pools.
   - C(disk) pools are a partition table (C(gpt) or C(dos)) on a whole device; their volumes are its partitions.
   - C(logical) pools are an LVM volume group (O(source.name), the pool's name by default) made of
     O(source.devices); their volumes are the group's logical volumes at C(/dev/VG/LV).

@@ -50,10 +50,15 @@ def resolve(device, option="source.device"):
     return path
 
 
+def device_number(path):
+    """(major, minor) of a block device node."""
+    rdev = os.stat(path).st_rdev
+    return os.major(rdev), os.minor(rdev)
+
+
 def kernel_name(path):
     """The kernel's name (loop3, sda1) of a block device node."""
-    st = os.stat(path)
-    return os.path.basename(os.path.realpath("/sys/dev/block/%d:%d" % (os.major(st.st_rdev), os.minor(st.st_rdev))))
+    return os.path.basename(os.path.realpath("/sys/dev/block/%d:%d" % device_number(path)))
 
 
 def _partitions(name):

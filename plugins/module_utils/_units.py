@@ -55,6 +55,11 @@ def parse_size(value, option="size"):
     return int(number * factor)
 
 
+def round_up(value, unit):
+    """value rounded up to a whole multiple of unit (sectors, extents, alignment)."""
+    return (value + unit - 1) // unit * unit
+
+
 def human_size(size):
     """'10.0 GiB' style, for messages only."""
     value, unit = float(size), "B"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotSupportedError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._units import round_up
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, Permissions
 
 # Options of storage_volume that only image files have; other pool types refuse them by name.
@@ -173,7 +174,7 @@ class PoolBackend(object):
     def round_capacity(self, pool, size):
         """The capacity a volume of size bytes really gets (whole sectors; whole extents for LVM),
         so that asking again for the same size is no change."""
-        return (size + _SECTOR - 1) // _SECTOR * _SECTOR
+        return round_up(size, _SECTOR)
 
     def check_volume_options(self, params, spec):
         """Refuse storage_volume options this pool type cannot honour; params name them as the task did."""

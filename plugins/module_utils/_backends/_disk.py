@@ -28,19 +28,20 @@ from dataclasses import dataclass
 from typing import Tuple
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev, _perms, _sysfs
+from ansible_collections.poolcraft.storage.plugins.module_utils._blockdev import kernel_name, resolve
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import PoolBackend, PoolStatus
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._parted import Parted, Partx
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
-from ansible_collections.poolcraft.storage.plugins.module_utils._units import human_size
+from ansible_collections.poolcraft.storage.plugins.module_utils._overwrite import overwrite
+from ansible_collections.poolcraft.storage.plugins.module_utils._units import human_size, round_up
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import Permissions, VolumeDef
 
 MIB = 1 << 20
 # an optimal I/O size above this is taken for a device's mistake, not a wish
 _MAX_GRAIN = 64 * MIB
 _SYSFS_SECTOR = 512
-_WIPE_CHUNK = MIB
 # how often and how long to wait for udev's links after a change
 _LINK_WAITS = 10
 _LINK_WAIT = 0.5
@@ -83,16 +84,6 @@ _UNNAMED = re.compile(r"^part[0-9]+$")
 # GPT names we write: ASCII (parted refuses others under LC_ALL=C), no blanks or quotes
 # (parted splits its arguments into words again), at most 36 characters (the field's size)
 _GPT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+@-]{0,35}$")
-
-
-def resolve(device):
-    return _blockdev.resolve(device)
-
-
-def kernel_name(node):
-    """The kernel's name of a block device node (loop3, vda)."""
-    rdev = os.stat(node).st_rdev
-    return os.path.basename(os.path.realpath("/sys/dev/block/%d:%d" % (os.major(rdev), os.minor(rdev))))
 
 
 def kernel_partitions(disk):
@@ -138,10 +129,6 @@ def link_target(uuid):
 
 def udev_runs():
     return os.path.exists(UDEV_CONTROL)
-
-
-def _align_up(value, grain):
-    return (value + grain - 1) // grain * grain
 
 
 @dataclass(frozen=True)
@@ -451,7 +438,7 @@ class DiskBackend(PoolBackend):
         grain = self._grain(layout.disk)
         usable = []
         for extent in layout.free:
-            start = max(_align_up(extent.start, grain), grain)
+            start = max(round_up(extent.start, grain), grain)
             end = (extent.end + 1) // grain * grain - 1
             if end - start + 1 >= grain:
                 usable.append(Extent(start, end))
@@ -463,7 +450,7 @@ class DiskBackend(PoolBackend):
         return next((number for number in range(1, limit + 1) if number not in used), None)
 
     def round_capacity(self, pool, size):
-        return _align_up(size, self._grain(kernel_name(resolve(self._device(pool)))))
+        return round_up(size, self._grain(kernel_name(resolve(self._device(pool)))))
 
     # -- volumes ---------------------------------------------------------------------
 
@@ -638,22 +625,7 @@ class DiskBackend(PoolBackend):
     def delete_volume(self, pool, volume, wipe=None):
         layout, slot, node = self.check_delete_volume(pool, volume)
         if wipe and slot.kind != "extended":
-            _overwrite(node, slot.size, wipe)
+            # O_EXCL: the kernel refuses while anything mounts or holds the partition
+            overwrite(node, wipe, expected_size=slot.size, exclusive=True)
         Parted(self.runner).rm(layout.node, slot.number)
         self._settle(layout.node)
-
-
-def _overwrite(node, size, algorithm):
-    """Every byte of the partition, before it goes. O_EXCL: the kernel refuses while anything mounts or holds it."""
-    fd = os.open(node, os.O_WRONLY | os.O_EXCL)
-    try:
-        if os.lseek(fd, 0, os.SEEK_END) != size:
-            raise StorageError("%s is not the partition expected (%d bytes)" % (node, size))
-        os.lseek(fd, 0, os.SEEK_SET)
-        done = 0
-        while done < size:
-            length = min(_WIPE_CHUNK, size - done)
-            done += os.write(fd, os.urandom(length) if algorithm == "random" else b"\0" * length)
-        os.fsync(fd)
-    finally:
-        os.close(fd)

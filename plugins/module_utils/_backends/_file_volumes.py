@@ -15,6 +15,7 @@ import stat
 from ansible_collections.poolcraft.storage.plugins.module_utils import _image_header, _perms
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import PoolStatus
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._overwrite import overwrite
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, VolumeDef
 
@@ -23,7 +24,6 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._xml import Back
 TEMP_PREFIX = ".poolcraft-tmp-"
 DEFAULT_VOLUME_MODE = 0o600
 _FICLONE = 0x40049409
-_WIPE_CHUNK = 1 << 20
 _MAX_CHAIN = 16
 # Which creation options each file format takes (qemu-img's own limits).
 PREALLOCATION = {"raw": ("off", "falloc", "full"), "qcow2": ("off", "metadata", "falloc", "full"), "vmdk": ("off",)}
@@ -52,19 +52,6 @@ def reflink(source, target):
         os.fsync(fd)
         os.close(fd)
     return True
-
-
-def _wipe(path, algorithm):
-    """Overwrite every byte of the file before it is deleted."""
-    size = os.path.getsize(path)
-    with open(path, "r+b") as handle:
-        done = 0
-        while done < size:
-            length = min(_WIPE_CHUNK, size - done)
-            handle.write(os.urandom(length) if algorithm == "random" else b"\0" * length)
-            done += length
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 class FileVolumes(object):
@@ -209,7 +196,7 @@ class FileVolumes(object):
 
     def delete_volume(self, pool, volume, wipe=None):
         if wipe:
-            _wipe(volume.path, wipe)
+            overwrite(volume.path, wipe)
         os.unlink(volume.path)
 
     def volume_drift(self, volume, permissions):

@@ -29,12 +29,14 @@ import re
 from collections import namedtuple
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev
+from ansible_collections.poolcraft.storage.plugins.module_utils._blockdev import device_number
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import PoolBackend, PoolStatus
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._lvm import Lvm
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
-from ansible_collections.poolcraft.storage.plugins.module_utils._units import human_size
+from ansible_collections.poolcraft.storage.plugins.module_utils._overwrite import overwrite
+from ansible_collections.poolcraft.storage.plugins.module_utils._units import human_size, round_up
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, VolumeDef
 
 # LVM's own naming rules (lvm(8) VALID NAMES), so a bad name is refused before any command runs
@@ -42,7 +44,6 @@ _LVM_NAME = re.compile(r"^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$")
 _LV_RESERVED_PREFIXES = ("snapshot", "pvmove")
 _LV_RESERVED_PARTS = ("_cdata", "_cmeta", "_corig", "_iorig", "_mimage", "_mlog", "_pmspare", "_rimage",
                       "_rmeta", "_tdata", "_tmeta", "_vdata", "_vorigin", "_wcorig")
-_WIPE_CHUNK = 1 << 20
 
 # A device of source.devices: as given, the node it resolves to, and its device number.
 Device = namedtuple("Device", "given path number")
@@ -56,31 +57,6 @@ def check_lvm_name(name, option, lv=False):
                                             "not starting with -")
     if lv and (name.startswith(_LV_RESERVED_PREFIXES) or any(part in name for part in _LV_RESERVED_PARTS)):
         raise ValidationError(option, name, "LVM reserves this name for its own LVs")
-
-
-def _round_up(size, unit):
-    return (size + unit - 1) // unit * unit
-
-
-def _device_number(path):
-    st = os.stat(path)
-    return os.major(st.st_rdev), os.minor(st.st_rdev)
-
-
-def _wipe_device(path, algorithm):
-    """Overwrite every byte of a block device (an active LV)."""
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        size = os.lseek(fd, 0, os.SEEK_END)
-        os.lseek(fd, 0, os.SEEK_SET)
-        done = 0
-        zeros = b"\0" * _WIPE_CHUNK
-        while done < size:
-            length = min(_WIPE_CHUNK, size - done)
-            done += os.write(fd, os.urandom(length) if algorithm == "random" else zeros[:length])
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class LogicalBackend(PoolBackend):
@@ -132,7 +108,7 @@ class LogicalBackend(PoolBackend):
         devices, seen = [], {}
         for given in pool.source.devices:
             path = _blockdev.resolve(given, "source.devices")
-            number = _device_number(path)
+            number = device_number(path)
             if number in seen:
                 raise ValidationError("source.devices", given, "the same device as %s" % seen[number])
             seen[number] = given
@@ -240,12 +216,12 @@ class LogicalBackend(PoolBackend):
         if current is None:
             if thin.size is None:
                 raise ValidationError("thin_pool.size", None, "needed to make thin pool %s in %s" % (thin.name, name))
-            size = _round_up(thin.size, vg.extent_size) if vg else _round_up(thin.size, 512)
+            size = round_up(thin.size, vg.extent_size) if vg else round_up(thin.size, 512)
             return [Change("create thin pool %s of %s in %s" % (thin.name, human_size(size), name),
                            lambda: self.lvm.create_thin_pool(name, thin.name, size))]
         if thin.size is None:
             return []
-        size = _round_up(thin.size, vg.extent_size)
+        size = round_up(thin.size, vg.extent_size)
         if size < current.size:
             raise ValidationError("thin_pool.size", thin.size, "smaller than thin pool %s (%s); thin pools cannot shrink"
                                   % (thin.name, human_size(current.size)))
@@ -333,7 +309,7 @@ class LogicalBackend(PoolBackend):
         vg = self._vg(pool)
         if vg is None:
             return super(LogicalBackend, self).round_capacity(pool, size)
-        return _round_up(size, vg.extent_size)
+        return round_up(size, vg.extent_size)
 
     def check_volume_options(self, params, spec):
         super(LogicalBackend, self).check_volume_options(params, spec)
@@ -452,4 +428,4 @@ class LogicalBackend(PoolBackend):
             if needed > free:
                 raise StorageError("wiping %s would write %s into thin pool %s, which has %s free; nothing was deleted"
                                    % (path, human_size(needed), lv.pool, human_size(free)))
-        _wipe_device(path, algorithm)
+        overwrite(path, algorithm)

@@ -7,7 +7,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 from dataclasses import dataclass
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev
@@ -29,8 +28,7 @@ def resolve_devices(devices):
     chosen = []
     for given in devices:
         path = _blockdev.resolve(given, option="devices")
-        rdev = os.stat(path).st_rdev
-        entry = Chosen(given, _blockdev.kernel_name(path), "%d:%d" % (os.major(rdev), os.minor(rdev)))
+        entry = Chosen(given, _blockdev.kernel_name(path), "%d:%d" % _blockdev.device_number(path))
         if entry.name not in [seen.name for seen in chosen]:
             chosen.append(entry)
     return chosen

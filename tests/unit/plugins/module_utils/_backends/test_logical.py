@@ -45,7 +45,7 @@ def devices(monkeypatch):
 
     monkeypatch.setattr(_blockdev, "resolve", resolve)
     monkeypatch.setattr(_blockdev, "inspect", inspect)
-    monkeypatch.setattr(_logical, "_device_number", lambda path: (7, int(path[len("/dev/loop"):])))
+    monkeypatch.setattr(_logical, "device_number", lambda path: (7, int(path[len("/dev/loop"):])))
     return found
 
 

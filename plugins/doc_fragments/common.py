@@ -45,3 +45,14 @@ attributes:
       - poolcraft.storage.storage
     description: Use C(group/poolcraft.storage.storage) in C(module_defaults) to set options such as O(config_dir) for a whole play.
 """
+
+    # modules that only read: storage_device_facts, pool_sources
+    READ_ONLY = r"""
+attributes:
+  check_mode:
+    support: full
+    description: Reads only; check mode returns the same results.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is no difference to show.
+"""

@@ -28,13 +28,8 @@ description:
   - Never changes anything on the host.
 author:
   - poolcraft.storage developers (@poolcraft)
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; check mode returns the same sources.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no difference to show.
+extends_documentation_fragment:
+  - poolcraft.storage.common.read_only
 options:
   type:
     description:

@@ -27,13 +27,8 @@ author:
   - poolcraft.storage developers (@poolcraft)
 extends_documentation_fragment:
   - poolcraft.storage.common
+  - poolcraft.storage.common.read_only
 attributes:
-  check_mode:
-    support: full
-    description: Reads only; check mode returns the same facts.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no difference to show.
   facts:
     support: full
     description: Returns its results as facts, under RV(ansible_facts).

@@ -20,7 +20,7 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._xml import Pool
 
 DEFAULT_FSTAB = "/etc/fstab"
 # PoolDef fields as the task names them
-_OPTION_OF = {"target_path": "target.path", "permissions": "target.permissions", "thin_pool": "thin_pool"}
+_OPTION_OF = {"target_path": "target.path", "permissions": "target.permissions"}
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 
 

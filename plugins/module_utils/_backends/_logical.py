@@ -36,6 +36,7 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._tools._lvm impo
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
 from ansible_collections.poolcraft.storage.plugins.module_utils._overwrite import overwrite
+from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
 from ansible_collections.poolcraft.storage.plugins.module_utils._units import human_size, round_up
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, VolumeDef
 
@@ -47,8 +48,6 @@ _LV_RESERVED_PARTS = ("_cdata", "_cmeta", "_corig", "_iorig", "_mimage", "_mlog"
 
 # A device of source.devices: as given, the node it resolves to, and its device number.
 Device = namedtuple("Device", "given path number")
-# One step of a build: what it does in words, and the function that does it.
-Change = namedtuple("Change", "words apply")
 
 
 def check_lvm_name(name, option, lv=False):
@@ -134,7 +133,7 @@ class LogicalBackend(PoolBackend):
         return "volume group %s does not exist" % self.vg_name(pool)
 
     def build_steps(self, pool, overwrite):
-        return [change.words for change in self._changes(pool, overwrite)]
+        return [change.description for change in self._changes(pool, overwrite)]
 
     def build(self, pool, overwrite):
         # planned again: the devices may have changed since the plan
@@ -142,7 +141,7 @@ class LogicalBackend(PoolBackend):
             change.apply()
 
     def _changes(self, pool, overwrite):
-        """The Changes that make the VG (and its thin pool) what the definition says."""
+        """The Actions that make the VG (and its thin pool) what the definition says."""
         name, vg = self.vg_name(pool), self._vg(pool)
         listed = self._listed(pool)
         pvs = self.lvm.physical_volumes()
@@ -153,7 +152,7 @@ class LogicalBackend(PoolBackend):
             changes = self._new_devices(listed, pvs, name, overwrite)
             paths = [device.path for device in listed]
             autostart = bool(self.settings.get("autostart"))
-            changes.append(Change("create volume group %s on %s (LVM autoactivation %s)"
+            changes.append(Action("create volume group %s on %s (LVM autoactivation %s)"
                                   % (name, ", ".join(paths), "on" if autostart else "off"),
                                   lambda: self.lvm.vgcreate(name, paths, autostart)))
             lvs = {}
@@ -165,7 +164,7 @@ class LogicalBackend(PoolBackend):
         return changes
 
     def _new_devices(self, devices, pvs, vg_name, overwrite):
-        """Checks and Changes that make each device a PV ready for vg_name."""
+        """Checks and Actions that make each device a PV ready for vg_name."""
         by_number = dict((pv.maj_min, pv) for pv in pvs if pv.maj_min)
         changes = []
         for device in devices:
@@ -176,9 +175,9 @@ class LogicalBackend(PoolBackend):
             state = _blockdev.inspect(device.path, self.runner)
             _blockdev.ensure_writable(state, overwrite, "source.devices")
             if state.signatures:
-                changes.append(Change("erase %s signature on %s" % ("/".join(state.signatures), device.path),
+                changes.append(Action("erase %s signature on %s" % ("/".join(state.signatures), device.path),
                                       lambda path=device.path: Wipefs(self.runner).erase_all(path)))
-            changes.append(Change("make %s a physical volume" % device.path,
+            changes.append(Action("make %s a physical volume" % device.path,
                                   lambda path=device.path: self.lvm.pvcreate([path])))
         return changes
 
@@ -191,7 +190,7 @@ class LogicalBackend(PoolBackend):
         changes = self._new_devices(new, pvs, vg.name, overwrite)
         if new:
             paths = [device.path for device in new]
-            changes.append(Change("add %s to volume group %s" % (", ".join(paths), vg.name),
+            changes.append(Action("add %s to volume group %s" % (", ".join(paths), vg.name),
                                   lambda: self.lvm.vgextend(vg.name, paths)))
         for pv in members:
             if pv.maj_min in numbers:
@@ -202,7 +201,7 @@ class LogicalBackend(PoolBackend):
             if pv.allocated_extents:
                 raise StorageError("cannot take %s out of volume group %s: %d of its extents are in use by LVs; "
                                    "remove or move those first" % (pv.name, vg.name, pv.allocated_extents))
-            changes.append(Change("take %s out of volume group %s and remove its physical volume label"
+            changes.append(Action("take %s out of volume group %s and remove its physical volume label"
                                   % (pv.name, vg.name), lambda name=pv.name: self._take_out(vg.name, name)))
         return changes
 
@@ -217,7 +216,7 @@ class LogicalBackend(PoolBackend):
             if thin.size is None:
                 raise ValidationError("thin_pool.size", None, "needed to make thin pool %s in %s" % (thin.name, name))
             size = round_up(thin.size, vg.extent_size) if vg else round_up(thin.size, 512)
-            return [Change("create thin pool %s of %s in %s" % (thin.name, human_size(size), name),
+            return [Action("create thin pool %s of %s in %s" % (thin.name, human_size(size), name),
                            lambda: self.lvm.create_thin_pool(name, thin.name, size))]
         if thin.size is None:
             return []
@@ -227,7 +226,7 @@ class LogicalBackend(PoolBackend):
                                   % (thin.name, human_size(current.size)))
         if size == current.size:
             return []
-        return [Change("grow thin pool %s from %s to %s" % (thin.name, human_size(current.size), human_size(size)),
+        return [Action("grow thin pool %s from %s to %s" % (thin.name, human_size(current.size), human_size(size)),
                        lambda: self.lvm.resize(name, thin.name, size))]
 
     # -- running -------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 # Build and test plumbing of the poolcraft.storage collection.
 #
-#   make test         deps + the host tier + the VM tier (what CI runs: .ci/run)
-#   make test-host    sanity + units + integration on this host
-#   make test-vm      integration targets marked needs/vm, in the test VM (tests/vm)
+#   make test         every stage, then a table of their times (what CI runs: .ci/run; scripts/test-all)
+#   make test-quick   units + the host scenarios of one pool type, for the edit-test loop (POOL=dir|fs|disk|logical|...)
+#   make test-host    sanity + units + host scenarios + host smoke targets
+#   make test-vm      the VM tier: boot the test VM, its scenarios in one pytest run, its smoke play (tests/vm)
 #   make sanity       ansible-test sanity (no ignore files) + changelog lint
 #   make units        ansible-test units
-#   make integration  ansible-test integration, locally, destructive targets too
+#   make scenarios    the host scenarios: modules run in-process by pytest on the real subsystems (SCENARIO_ARGS)
+#   make integration  ansible-test integration smoke targets, locally (what only a real Ansible run proves)
 #   make build        collection tarball into .build/
 #   make install      install that tarball into .build/collections
 #   make demo         build + install + run examples/demo.yml against localhost, twice
@@ -20,8 +22,8 @@
 # files are tested and ignored ones are not.
 #
 # Variables: PYTHON_VERSION (3.11), SANITY_ARGS, UNITS_ARGS, INTEGRATION_ARGS
-# (extra ansible-test arguments, e.g. INTEGRATION_ARGS=storage_pool to run
-# one target).
+# (extra ansible-test arguments, e.g. INTEGRATION_ARGS=storage_smoke to run
+# one target), SCENARIO_ARGS (pytest arguments: files, -k, -x), POOL (test-quick).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -42,6 +44,8 @@ export PYTHON_VERSION
 SANITY_ARGS ?=
 UNITS_ARGS ?=
 INTEGRATION_ARGS ?=
+SCENARIO_ARGS ?=
+POOL ?= dir
 BENCH_ARGS ?=
 BENCH_FACTS_ARGS ?=
 
@@ -52,7 +56,7 @@ NAME := $(shell sed -n 's/^name:[[:space:]]*\([A-Za-z0-9_]*\).*/\1/p' $(ROOT)/ga
 VERSION := $(shell sed -n 's/^version:[[:space:]]*\([0-9A-Za-z.+-]*\).*/\1/p' $(ROOT)/galaxy.yml)
 TARBALL := $(BUILD)/$(NAMESPACE)-$(NAME)-$(VERSION).tar.gz
 
-.PHONY: help deps tree sanity units integration test-host test-vm test build install demo-playbook demo bench bench-facts clean distclean
+.PHONY: help deps tree sanity units scenarios integration test-host test-vm test test-quick build install demo-playbook demo bench bench-facts clean distclean
 
 help:
 	@sed -n 's/^#   //p' $(ROOT)/Makefile
@@ -69,17 +73,24 @@ sanity: deps
 units: deps
 	@$(STAGE) units $(ROOT)/scripts/test-tier units $(UNITS_ARGS)
 
-integration: deps
-	@$(STAGE) integration $(ROOT)/scripts/test-tier integration $(INTEGRATION_ARGS)
+scenarios: deps
+	@$(STAGE) host-scenarios $(ROOT)/scripts/test-scenarios $(SCENARIO_ARGS)
 
-test-host: sanity units integration
-	@echo "test-host: sanity, units and integration passed ($$(( $$(date +%s) - $(START) ))s in all)"
+integration: deps
+	@$(STAGE) host-smoke $(ROOT)/scripts/test-tier integration $(INTEGRATION_ARGS)
+
+test-host: sanity units scenarios integration
+	@echo "test-host: sanity, units, scenarios and smoke targets passed ($$(( $$(date +%s) - $(START) ))s in all)"
 
 test-vm: deps
-	@$(STAGE) test-vm $(ROOT)/scripts/test-vm
+	@$(STAGE) vm $(ROOT)/scripts/test-vm
 
-test: deps test-host test-vm
-	@echo "test: deps, host and VM tiers passed ($$(( $$(date +%s) - $(START) ))s in all)"
+test-quick: deps
+	@$(STAGE) units $(ROOT)/scripts/test-tier units $(UNITS_ARGS)
+	@$(STAGE) host-scenarios $(ROOT)/scripts/test-scenarios $$(ls $(ROOT)/tests/scenarios/host/test_*$(POOL)*.py | sed 's|^$(ROOT)/||') $(SCENARIO_ARGS)
+
+test:
+	@$(ROOT)/scripts/test-all
 
 build: deps
 	@$(STAGE) build bash -c 'set -euo pipefail; \

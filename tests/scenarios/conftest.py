@@ -228,7 +228,7 @@ def udevd():
     proc = subprocess.Popen(["/lib/systemd/systemd-udevd"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        for _ in range(100):
+        for _attempt in range(100):
             if _udev_answers():
                 break
             time.sleep(0.1)

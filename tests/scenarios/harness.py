@@ -70,6 +70,7 @@ def run_module(name, args, check=False, diff=False):
         basic._ANSIBLE_PROFILE = "legacy"
     _forget_warnings()
     out = io.StringIO()
+    code = None
     try:
         with contextlib.redirect_stdout(out):
             try:

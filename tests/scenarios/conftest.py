@@ -285,7 +285,8 @@ def volume_schema():
 
 @pytest.fixture
 def module(store):
-    """module(name, check=False, diff=False, **args): run_module with the test's store added."""
-    def call(name, check=False, diff=False, **args):
-        return harness.run_module(name, dict(store, **args), check=check, diff=diff)
+    """module(module_name, check=False, diff=False, **args): run_module with the test's store added
+    (args may hold `name`, the module's own option)."""
+    def call(module_name, check=False, diff=False, **args):
+        return harness.run_module(module_name, dict(store, **args), check=check, diff=diff)
     return call

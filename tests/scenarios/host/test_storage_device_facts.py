@@ -41,7 +41,7 @@ def without_site_packages(scratch, module, args):
     os.mkdir(lib)
     os.symlink(os.path.dirname(ansible.__file__), os.path.join(lib, "ansible"))
     collections = os.path.dirname(importlib.import_module(harness.MODULES + module).__file__)
-    for _ in range(5):
+    for _attempt in range(5):
         collections = os.path.dirname(collections)
     code = "import json, harness; print(json.dumps(harness.run_module(%r, %r)))" % (module, args)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([lib, collections, os.path.dirname(harness.__file__)]))

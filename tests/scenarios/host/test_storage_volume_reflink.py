@@ -150,7 +150,7 @@ def scenario(fs):
     assert not made.failed and made.changed, made
     with open(made["volume"]["path"], "r+b") as handle:
         handle.seek(DATA_SEEK)
-        for _ in range(DATA_BYTES // MIB):
+        for _chunk in range(DATA_BYTES // MIB):
             handle.write(os.urandom(MIB))
         handle.flush()
         os.fsync(handle.fileno())

@@ -34,6 +34,7 @@ import harness
 
 SCHEMA_DIR = os.environ.get("POOLCRAFT_LIBVIRT_SCHEMAS", "/usr/share/libvirt/schemas")
 POOLCRAFT_NS = "urn:poolcraft:storage:pool:1"
+UDEV_CONTROL = "/run/udev/control"
 
 
 def run(*argv, **kwargs):
@@ -237,6 +238,10 @@ def udevd():
         yield proc.pid
     finally:
         stop_pid(proc.pid)
+        # udevd leaves its control socket behind; a file that answers nobody must not make
+        # the next process wait for udev
+        if not _udev_answers() and os.path.exists(UDEV_CONTROL):
+            os.unlink(UDEV_CONTROL)
 
 
 def udev_add(device):

@@ -22,6 +22,7 @@ __metaclass__ = type
 import collections
 import os
 import re
+import socket
 import struct
 import time
 from dataclasses import dataclass
@@ -128,7 +129,17 @@ def link_target(uuid):
 
 
 def udev_runs():
-    return os.path.exists(UDEV_CONTROL)
+    """Whether a udevd answers on its control socket. The socket file alone proves nothing: a
+    stopped or crashed udevd leaves it behind, and waiting for links it never makes costs seconds."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    sock.settimeout(1.0)
+    try:
+        sock.connect(UDEV_CONTROL)
+    except (OSError, socket.error):
+        return False
+    finally:
+        sock.close()
+    return True
 
 
 @dataclass(frozen=True)

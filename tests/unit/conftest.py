@@ -3,13 +3,16 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Shared fixtures of the unit tests.
 
-FakeRunner stands in for module_utils._runner.Runner: it replays recorded
-command transcripts (tests/unit/plugins/module_utils/fixtures/qemu_img/*.json,
-made by fixtures/record_qemu_img.py from the real qemu-img) and fails the
-test on any command it was not told to expect, on an argv that differs from
-the recording, and on recorded steps left unused at the end of the test.
+load_transcript reads the recorded command transcripts under
+tests/unit/plugins/module_utils/fixtures/ (one format for every tool; see
+fixtures/README.md for the format, the placeholders and how each was recorded).
+FakeRunner stands in for module_utils._runner.Runner: it replays such transcripts
+(FakeRunner.load) or steps it is told to expect, and fails the test on any
+command it was not told to expect, on an argv that differs from the recording,
+and on recorded steps left unused at the end of the test.
 
-Also: a stand-in for AnsibleModule (run_module), validators of libvirt's own
+Also: the one stand-in for AnsibleModule (FakeModule, module_exit and its fixture
+run_module), validators of libvirt's own
 schemas (pool_schema, volume_schema), an OSError on demand (os_failure), and
 PoolManager / VolumeManager planned and applied over a real store in tmp_path
 (pool_env, volume_env).
@@ -36,24 +39,29 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img
 from ansible_collections.poolcraft.storage.plugins.module_utils._volume import VolumeManager
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "plugins", "module_utils", "fixtures")
-TRANSCRIPTS = os.path.join(FIXTURES, "qemu_img")
-PLACEHOLDER = "@TMPDIR@"
 
 
-def load_transcript(name, tmpdir):
-    """The steps of a recorded transcript, with @TMPDIR@ replaced by tmpdir."""
-    with open(os.path.join(TRANSCRIPTS, name + ".json")) as handle:
+def load_transcript(name, **values):
+    """The recorded transcript fixtures/<name>.json (name as "lvm/vgs_host"; the format is in
+    fixtures/README.md): a dict with its "steps", each with argv, rc, stdout, stderr and stdin (None
+    unless recorded), and whatever else it records (recorded_with, note, size, ...). Every @KEY@ in
+    argv, stdout, stderr and stdin is replaced by str(values[KEY]), e.g. TMPDIR=tmp_path, DEV="/dev/loop7"."""
+    with open(os.path.join(FIXTURES, name + ".json")) as handle:
         transcript = json.load(handle)
-    steps = []
-    for step in transcript["steps"]:
-        steps.append({
-            "argv": [arg.replace(PLACEHOLDER, str(tmpdir)) for arg in step["argv"]],
-            "rc": step["rc"],
-            "stdout": step["stdout"].replace(PLACEHOLDER, str(tmpdir)),
-            "stderr": step["stderr"].replace(PLACEHOLDER, str(tmpdir)),
-            "stdin": step.get("stdin"),
-        })
-    return steps
+
+    def fill(text):
+        for key, value in values.items():
+            text = text.replace("@%s@" % key, str(value))
+        return text
+
+    transcript["steps"] = [{
+        "argv": [fill(arg) for arg in step["argv"]],
+        "rc": step["rc"],
+        "stdout": fill(step["stdout"]),
+        "stderr": fill(step["stderr"]),
+        "stdin": None if step.get("stdin") is None else fill(step["stdin"]),
+    } for step in transcript["steps"]]
+    return transcript
 
 
 class FakeRunner(object):
@@ -67,9 +75,11 @@ class FakeRunner(object):
 
     # -- telling it what to expect ------------------------------------------
 
-    def load(self, name, skip=0):
-        """Append the steps of transcript name, less its first skip (setup) steps."""
-        self.steps.extend(load_transcript(name, self.tmpdir)[skip:])
+    def load(self, name, skip=0, **values):
+        """Append the steps of transcript name (see load_transcript), less its first skip (setup) steps;
+        @TMPDIR@ is this runner's tmpdir unless values say otherwise."""
+        values.setdefault("TMPDIR", self.tmpdir)
+        self.steps.extend(load_transcript(name, **values)["steps"][skip:])
         return self
 
     def expect(self, argv, rc=0, stdout="", stderr="", stdin=None):
@@ -110,7 +120,8 @@ class FakeRunner(object):
 
 @pytest.fixture
 def fake_runner(tmp_path):
-    """A FakeRunner whose transcripts use tmp_path for @TMPDIR@; all steps must be used."""
+    """fake_runner(*transcripts, skip=0): a FakeRunner replaying them (names as "qemu_img/info_vdi"), with
+    tmp_path for @TMPDIR@; all its steps must be used by the end of the test."""
     runners = []
 
     def make(*transcripts, **kwargs):
@@ -181,15 +192,20 @@ class FakeModule(object):
         raise ModuleExit(result, failed=True)
 
 
+def module_exit(body, params=None, check_mode=False, diff=False, argument_spec=None):
+    """body(module) with a FakeModule, which must exit; returns the ModuleExit. Other exceptions pass
+    through. With argument_spec, params start from its defaults, as AnsibleModule fills them in."""
+    full = dict((key, spec.get("default")) for key, spec in (argument_spec or {}).items())
+    full.update(params or {})
+    with pytest.raises(ModuleExit) as exited:
+        body(FakeModule(full, check_mode=check_mode, diff=diff))
+    return exited.value
+
+
 @pytest.fixture
 def run_module():
-    """run_module(body, params=None, check_mode=False, diff=False): body(module) with a FakeModule,
-    which must exit; returns the ModuleExit. Other exceptions pass through."""
-    def call(body, params=None, **kwargs):
-        with pytest.raises(ModuleExit) as exited:
-            body(FakeModule(dict(params or {}), **kwargs))
-        return exited.value
-    return call
+    """run_module(body, params=None, check_mode=False, diff=False, argument_spec=None): module_exit."""
+    return module_exit
 
 
 @pytest.fixture

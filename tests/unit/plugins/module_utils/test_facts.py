@@ -1,95 +1,26 @@
 # -*- coding: utf-8 -*-
 # Copyright: poolcraft.storage contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""storage_device_facts' commands: lvm fullreport and dmsetup, parsed from recorded output,
-and the Gatherer running each at most once, only when needed."""
+"""_facts: the Gatherer running storage_device_facts' commands (lvm fullreport, dmsetup) each at most
+once, only when needed, its subsets, and the module's one exit (through the conftest's AnsibleModule
+stand-in). The parsers of those commands' output are tested in _tools/test_lvm_report.py and
+_tools/test_multipath.py."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import json
 import os
 
 import pytest
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _facts
-from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._errors import ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools import _lvm_report, _multipath
 
 from ansible_collections.poolcraft.storage.tests.unit.plugins.module_utils.test_devices import make_tree
-
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "devices")
-
-
-def fixture_text(name):
-    with open(os.path.join(FIXTURES, name)) as handle:
-        return handle.read()
-
-
-# -- lvm fullreport ------------------------------------------------------------
-
-def test_lvm_fullreport_two_vgs_same_lv_name():
-    # recorded on the development host (metadata-only LVM on loop devices): two VGs
-    # each with an LV named "data", and a PV in no VG
-    lvm = _lvm_report.parse_fullreport(fixture_text("lvm_fullreport_two_vgs.json"))
-    assert sorted(lvm["lvs"]) == ["vga/data", "vgb/data"]
-    assert lvm["lvs"]["vga/data"]["size"] == 8388608
-    assert lvm["lvs"]["vgb/data"]["size"] == 12582912
-    assert lvm["lvs"]["vga/data"]["name"] == lvm["lvs"]["vgb/data"]["name"] == "data"
-    assert lvm["lvs"]["vga/data"]["active"] is False and lvm["lvs"]["vga/data"]["maj_min"] is None
-    assert lvm["vgs"]["vga"]["lvs"] == ["vga/data"]
-    assert lvm["vgs"]["vga"]["size"] == 62914560 and lvm["vgs"]["vga"]["free"] == 54525952
-    assert lvm["vgs"]["vgb"]["pvs"] == ["/dev/loop2001"]
-    assert lvm["pvs"]["/dev/loop2002"]["vg"] is None
-    assert lvm["pvs"]["/dev/loop2000"]["maj_min"] == "7:2000"
-    assert lvm["pvs"]["/dev/loop2000"]["size"] == 62914560
-
-
-def test_lvm_argv_asks_for_bytes_and_json():
-    assert _lvm_report.ARGV[:7] == ["lvm", "fullreport", "--reportformat", "json", "--units", "b", "--nosuffix"]
-
-
-def test_lvm_not_json():
-    with pytest.raises(StorageError, match="no JSON"):
-        _lvm_report.parse_fullreport("  WARNING: something\n")
-
-
-# -- dmsetup multipath -----------------------------------------------------------
-
-TABLE = fixture_text("dmsetup_table_multipath.txt")
-STATUS = fixture_text("dmsetup_status_multipath.txt")
-
-
-def test_multipath_two_groups_one_failed():
-    maps = _multipath.parse(TABLE, STATUS)
-    assert sorted(maps) == ["pcfmp"]
-    groups = maps["pcfmp"]["groups"]
-    assert [g["number"] for g in groups] == [1, 2]
-    assert all(g["selector"] for g in groups)
-    paths = [p for g in groups for p in g["paths"]]
-    assert sorted(p["dm_state"] for p in paths) == ["active", "failed"]
-    assert all(p["maj_min"].count(":") == 1 for p in paths)
-
-
-def test_multipath_hand_made_line():
-    table = "m: 0 131072 multipath 1 queue_if_no_path 1 alua 2 1 service-time 0 1 2 8:16 1 1 round-robin 0 1 1 8:32 1\n"
-    status = "m: 0 131072 multipath 2 0 0 0 2 1 A 0 1 2 8:16 A 0 0 1 E 0 1 2 8:32 F 3 0 1\n"
-    parsed = _multipath.parse(table, status)["m"]
-    assert parsed["features"] == "queue_if_no_path"
-    assert parsed["hw_handler"] == "alua"
-    assert parsed["groups"] == [
-        {"number": 1, "selector": "service-time", "state": "active",
-         "paths": [{"maj_min": "8:16", "dm_state": "active", "fail_count": 0}]},
-        {"number": 2, "selector": "round-robin", "state": "enabled",
-         "paths": [{"maj_min": "8:32", "dm_state": "failed", "fail_count": 3}]},
-    ]
-
-
-def test_multipath_garbage_is_skipped():
-    assert _multipath.parse("m: 0 8 multipath 1\n", "") == {}
-    assert _multipath.parse("No devices found\n", "No devices found\n") == {}
-
 
 # -- the gatherer ----------------------------------------------------------------
 
@@ -152,7 +83,7 @@ def test_lvm_runs_once_when_a_pv_is_there(tmp_path, fake_runner):
                          ["E:ID_FS_TYPE=LVM2_member", "E:ID_FS_USAGE=raid"])}
     runner = fake_runner()
     runner.commands = {"dmsetup", "lvm"}
-    runner.expect(_lvm_report.ARGV, stdout=fixture_text("lvm_fullreport_two_vgs.json"))
+    runner.load("lvm/fullreport_host_vga_vgb_same_lv_name")
     facts = gatherer(tmp_path, runner, tree).gather()
     assert facts["storage_devices"]["loop2000"]["used_by"] == {"lvm_vg": "vga"}
     assert facts["storage_lvm"]["pvs"]["/dev/loop2000"]["device"] == "loop2000"
@@ -205,54 +136,36 @@ def test_facts_are_json(tmp_path, quiet_runner):
 
 # -- the module's one exit --------------------------------------------------------
 
-class Exited(Exception):
-    def __init__(self, result):
-        super(Exited, self).__init__(result)
-        self.result = result
+def exit_of(run_module, params, **kwargs):
+    """gather_facts(module, **kwargs) in check mode with the options as AnsibleModule fills them in: its ModuleExit."""
+    return run_module(functools.partial(_facts.gather_facts, **kwargs), params, check_mode=True,
+                      argument_spec=_facts.ARGUMENT_SPEC)
 
 
-class FakeModule(object):
-    def __init__(self, params):
-        self.params = dict((key, spec.get("default")) for key, spec in _facts.ARGUMENT_SPEC.items())
-        self.params.update(params)
-        self.check_mode = True
-
-    def exit_json(self, **result):
-        raise Exited(dict(result, failed=False))
-
-    def fail_json(self, **result):
-        raise Exited(dict(result, failed=True))
-
-
-def test_missing_pyudev_is_one_line(monkeypatch):
+def test_missing_pyudev_is_one_line(monkeypatch, run_module):
     monkeypatch.setattr(_facts, "PYUDEV_IMPORT_ERROR", "Traceback ...\nImportError: No module named 'pyudev'\n")
-    with pytest.raises(Exited) as exited:
-        _facts.gather_facts(FakeModule({"gather_subset": ["devices"]}))
-    result = exited.value.result
-    assert result["failed"] and "pyudev" in result["msg"] and "\n" not in result["msg"]
+    exited = exit_of(run_module, {"gather_subset": ["devices"]})
+    result = exited.result
+    assert exited.failed and "pyudev" in result["msg"] and "\n" not in result["msg"]
 
 
-def test_mounts_alone_need_no_pyudev(monkeypatch, tmp_path, quiet_runner):
+def test_mounts_alone_need_no_pyudev(monkeypatch, tmp_path, quiet_runner, run_module):
     monkeypatch.setattr(_facts, "PYUDEV_IMPORT_ERROR", "ImportError")
-    with pytest.raises(Exited) as exited:
-        _facts.gather_facts(FakeModule({"gather_subset": ["mounts"]}), runner=quiet_runner, context=Context(tmp_path))
-    assert exited.value.result["failed"] is False
-    assert "storage_mounts" in exited.value.result["ansible_facts"]
+    exited = exit_of(run_module, {"gather_subset": ["mounts"]}, runner=quiet_runner, context=Context(tmp_path))
+    assert exited.failed is False
+    assert "storage_mounts" in exited.result["ansible_facts"]
 
 
-def test_bad_subset_fails_cleanly():
-    with pytest.raises(Exited) as exited:
-        _facts.gather_facts(FakeModule({"gather_subset": ["nope"]}))
-    assert exited.value.result["failed"] and "nope" in exited.value.result["msg"]
+def test_bad_subset_fails_cleanly(run_module):
+    exited = exit_of(run_module, {"gather_subset": ["nope"]})
+    assert exited.failed and "nope" in exited.result["msg"]
 
 
-def test_exit_is_not_changed(tmp_path, quiet_runner):
+def test_exit_is_not_changed(tmp_path, quiet_runner, run_module):
     make_tree(tmp_path, MPATH_TREE)
-    module = FakeModule({"gather_subset": ["devices"]})
-    with pytest.raises(Exited) as exited:
-        _facts.gather_facts(module, runner=quiet_runner, context=Context(tmp_path))
-    assert exited.value.result["changed"] is False
-    assert "sdc" in exited.value.result["ansible_facts"]["storage_devices"]
+    exited = exit_of(run_module, {"gather_subset": ["devices"]}, runner=quiet_runner, context=Context(tmp_path))
+    assert exited.result["changed"] is False
+    assert "sdc" in exited.result["ansible_facts"]["storage_devices"]
 
 
 def test_pools_without_definitions_need_no_lxml(tmp_path, quiet_runner, monkeypatch):
@@ -260,17 +173,15 @@ def test_pools_without_definitions_need_no_lxml(tmp_path, quiet_runner, monkeypa
     assert _facts.Gatherer(params, quiet_runner, Context(tmp_path)).gather()["storage_pools"] == {}
 
 
-def test_pools_with_definitions_and_no_lxml(tmp_path, quiet_runner, monkeypatch):
+def test_pools_with_definitions_and_no_lxml(tmp_path, quiet_runner, monkeypatch, run_module):
     pytest.importorskip("lxml")
     from ansible_collections.poolcraft.storage.plugins.module_utils import _xml
     (tmp_path / "etc").mkdir()
     (tmp_path / "etc" / "images.xml").write_text("<pool type='dir'/>")
     monkeypatch.setattr(_xml, "LXML_IMPORT_ERROR", "ImportError: lxml")
-    module = FakeModule({"gather_subset": ["pools"], "config_dir": str(tmp_path / "etc"),
-                         "runtime_dir": str(tmp_path / "run")})
-    with pytest.raises(Exited) as exited:
-        _facts.gather_facts(module, runner=quiet_runner, context=Context(tmp_path))
-    assert exited.value.result["failed"] and "lxml" in exited.value.result["msg"]
+    params = {"gather_subset": ["pools"], "config_dir": str(tmp_path / "etc"), "runtime_dir": str(tmp_path / "run")}
+    exited = exit_of(run_module, params, runner=quiet_runner, context=Context(tmp_path))
+    assert exited.failed and "lxml" in exited.result["msg"]
 
 
 def test_pools_of_this_collection(tmp_path, quiet_runner):

@@ -15,32 +15,9 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._module import a
 from ansible_collections.poolcraft.storage.plugins.module_utils._pool import PoolManager
 from ansible_collections.poolcraft.storage.plugins.module_utils._volume import VolumeManager
 
+from ansible_collections.poolcraft.storage.tests.unit.conftest import module_exit
+
 pytest.importorskip("lxml")
-
-
-class Exited(Exception):
-    def __init__(self, result):
-        super(Exited, self).__init__(result)
-        self.result = result
-
-
-class Failed(Exception):
-    def __init__(self, result):
-        super(Failed, self).__init__(result["msg"])
-        self.result = result
-
-
-class FakeModule(object):
-    def __init__(self, params, check_mode=False, diff=False):
-        self.params = params
-        self.check_mode = check_mode
-        self._diff = diff
-
-    def exit_json(self, **result):
-        raise Exited(result)
-
-    def fail_json(self, **result):
-        raise Failed(result)
 
 
 def pool_params(tmp_path, **overrides):
@@ -62,9 +39,8 @@ def volume_params(tmp_path, **overrides):
 
 
 def execute(manager_class, params, **kwargs):
-    with pytest.raises((Exited, Failed)) as caught:
-        run(FakeModule(params, **kwargs), manager_class)
-    return caught.value
+    """_module.run over manager_class with the conftest's AnsibleModule stand-in: its ModuleExit."""
+    return module_exit(lambda module: run(module, manager_class), params, **kwargs)
 
 
 def test_argument_spec_has_the_common_options():
@@ -77,7 +53,7 @@ def test_argument_spec_has_the_common_options():
 def test_check_mode_reports_and_creates_nothing(tmp_path, snapshot):
     before = snapshot(tmp_path)
     outcome = execute(PoolManager, pool_params(tmp_path), check_mode=True)
-    assert isinstance(outcome, Exited)
+    assert not outcome.failed
     assert outcome.result["changed"] is True
     assert outcome.result["actions"] == [
         "define pool 'images' (dir, persistent)",
@@ -90,7 +66,7 @@ def test_check_mode_reports_and_creates_nothing(tmp_path, snapshot):
 
 def test_apply_then_nothing_to_do(tmp_path):
     first = execute(PoolManager, pool_params(tmp_path))
-    assert isinstance(first, Exited) and first.result["changed"] is True
+    assert not first.failed and first.result["changed"] is True
     pool = first.result["pool"]
     assert (pool["state"], pool["persistent"], pool["autostart"]) == ("running", True, True)
     assert "<pool type=\"dir\">" in pool["xml"]
@@ -114,14 +90,14 @@ def test_diff_mode(tmp_path):
 
 def test_storage_error_becomes_fail_json(tmp_path):
     outcome = execute(PoolManager, pool_params(tmp_path, name="a/b"))
-    assert isinstance(outcome, Failed)
+    assert outcome.failed
     assert outcome.result["msg"].startswith("name='a/b'")
 
 
 def test_os_error_becomes_fail_json_naming_the_file(tmp_path):
     (tmp_path / "etc").write_text("a file where the config directory should be")
     outcome = execute(PoolManager, pool_params(tmp_path, config_dir=str(tmp_path / "etc" / "pools")))
-    assert isinstance(outcome, Failed)
+    assert outcome.failed
     assert str(tmp_path / "etc") in outcome.result["msg"]
     assert "Not a directory" in outcome.result["msg"] or "File exists" in outcome.result["msg"]
 
@@ -133,4 +109,4 @@ def test_volume_in_check_mode_and_for_real(tmp_path):
     assert checked.result["volume"]["state"] == "absent"
     assert os.listdir(str(tmp_path / "images")) == []
     missing_pool = execute(VolumeManager, volume_params(tmp_path, pool="nope"))
-    assert isinstance(missing_pool, Failed) and missing_pool.result["msg"].startswith("pool='nope'")
+    assert missing_pool.failed and missing_pool.result["msg"].startswith("pool='nope'")

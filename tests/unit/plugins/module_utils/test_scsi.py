@@ -6,10 +6,10 @@
 No FC hardware exists on the development or CI machines, so this runs the real
 code (pyudev enumeration, sysfs reads) under umockdev-run, which shows the
 process a sysfs tree of a dual-port QLogic QLE2562 (qla2xxx) with one NPIV
-vport. That tree (fixtures/devices/fc_hba_qla2xxx.umockdev) was not recorded
+vport. That tree (fixtures/umockdev/fc_hba_qla2xxx.umockdev) was not recorded
 from a live HBA: it is written by hand in umockdev's record format after the
 layout and attribute formats of the kernel's FC transport class and the
-qla2xxx driver (see fixtures/devices/README.md).
+qla2xxx driver (see fixtures/README.md).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,7 +26,7 @@ import pytest
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _scsi
 
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "devices")
+TESTBED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "umockdev", "fc_hba_qla2xxx.umockdev")
 
 # Runs inside umockdev-run: the collection comes from the same sys.path as the test's.
 _PROBE = r"""
@@ -45,7 +45,7 @@ def mocked():
     if shutil.which("umockdev-run") is None:
         pytest.skip("umockdev-run is not installed (scripts/install-deps installs it)")
     proc = subprocess.run(
-        ["umockdev-run", "-d", os.path.join(FIXTURES, "fc_hba_qla2xxx.umockdev"), "--",
+        ["umockdev-run", "-d", TESTBED, "--",
          sys.executable, "-c", _PROBE, json.dumps(sys.path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr

@@ -78,7 +78,7 @@ def test_clone_of_a_format_that_needs_qemu_img(env, fake_runner, tmp_path):
     # only the VDI magic matters to the probe; the size comes from the recorded qemu-img info
     source = tmp_path / "src.vdi"
     source.write_bytes(b"\0" * 64 + b"\x7f\x10\xda\xbe" + b"\0" * 444)
-    runner = fake_runner("info_vdi", skip=1)
+    runner = fake_runner("qemu_img/info_vdi", skip=1)
     manager, actions = env.plan(runner=runner, name="copy.qcow2", format="qcow2",
                                 clone_from={"path": str(source), "format": None})
     assert [action.description for action in actions] == \

@@ -12,7 +12,8 @@ from ansible_collections.poolcraft.storage.plugins.module_utils import _xml
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import PoolStatus
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import (
-    BackingStore, Permissions, PoolDef, PoolSource, VolumeDef, pool_from_xml, pool_to_xml, volume_to_xml)
+    POOLCRAFT_NS, BackingStore, Permissions, PoolDef, PoolSource, ThinPool, VolumeDef, pool_from_xml, pool_to_xml,
+    volume_to_xml)
 
 etree = pytest.importorskip("lxml.etree")
 
@@ -264,3 +265,41 @@ def test_the_schema_check_can_fail(pool_schema, volume_schema):
     with pytest.raises(pytest.fail.Exception):
         volume_schema(volume_to_xml(VolumeDef(name="v", path="/p/v", key="k", format="raw",
                                               capacity=-1, allocation=1)))
+
+
+# -- the thin pool of a logical pool, kept in poolcraft's own XML namespace --------------------
+
+THIN_UUID = "6f1c2a3b-1234-4abc-8def-0123456789ab"
+
+
+def logical(**changes):
+    return PoolDef(name="vg0", type="logical", uuid=THIN_UUID, target_path="/dev/vg0",
+                   source=PoolSource(devices=("/dev/sdb",), name="vg0", format="lvm2")).with_changes(**changes)
+
+
+def test_thin_pool_round_trips():
+    pool = logical(thin_pool=ThinPool("thin", 10 << 30))
+    text = pool_to_xml(pool)
+    assert 'xmlns:poolcraft="%s"' % POOLCRAFT_NS in text
+    assert '<poolcraft:thin_pool name="thin" size="10737418240"/>' in text
+    assert pool_from_xml(text) == pool
+
+
+def test_thin_pool_without_size_round_trips():
+    pool = logical(thin_pool=ThinPool("thin"))
+    assert pool_from_xml(pool_to_xml(pool)) == pool
+
+
+def test_no_thin_pool_no_namespace():
+    text = pool_to_xml(logical())
+    assert "poolcraft" not in text
+    assert pool_from_xml(text).thin_pool is None
+
+
+@pytest.mark.parametrize("element", ['<poolcraft:thin_pool/>', '<poolcraft:thin_pool name="t" size="ten"/>'])
+def test_damaged_thin_pool_is_an_error_naming_the_file(element):
+    text = ('<pool type="logical" xmlns:poolcraft="%s"><name>vg0</name><uuid>%s</uuid>%s</pool>'
+            % (POOLCRAFT_NS, THIN_UUID, element))
+    with pytest.raises(StorageError) as err:
+        pool_from_xml(text, origin="/etc/x/vg0.xml")
+    assert "/etc/x/vg0.xml has a damaged poolcraft:thin_pool element" in str(err.value)

@@ -2,8 +2,9 @@
 # Copyright: poolcraft.storage contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """DiskBackend against parted and partx output recorded on loop devices
-(fixtures/parted/*.json): volume names, formats and keys, free extents,
-placement, the plan-time refusals, and the exact commands of each change.
+(fixtures/parted/*.json, made by fixtures/record_parted.py): volume names,
+formats and keys, free extents, placement, the plan-time refusals, and the
+exact commands of each change.
 
 The host is faked where the backend looks at it: the device node, the kernel's
 partitions (they follow each table parted prints, as parted's own BLKPG calls
@@ -16,7 +17,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import dataclasses
-import json
 import os
 
 import pytest
@@ -30,19 +30,11 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._tools._parted i
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, PoolDef, PoolSource, Permissions
 
-FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "parted")
+from ansible_collections.poolcraft.storage.tests.unit.conftest import load_transcript
+
 DEV = "/dev/loop7"
 MIB = 1 << 20
 UUID = "0b0b8a6c-4f6e-4d1a-9a7a-1f2d1f0d7e41"
-
-
-def recorded(name):
-    with open(os.path.join(FIXTURES, name + ".json")) as handle:
-        transcript = json.load(handle)
-    steps = [dict(step, argv=[arg.replace("@DEV@", DEV) for arg in step["argv"]],
-                  stdout=step["stdout"].replace("@DEV@", DEV), stderr=step["stderr"].replace("@DEV@", DEV))
-             for step in transcript["steps"]]
-    return transcript, steps
 
 
 def is_read(step):
@@ -67,7 +59,8 @@ class Transcript(object):
     """A recording cut into its changes and the reads after each."""
 
     def __init__(self, name):
-        transcript, steps = recorded(name)
+        transcript = load_transcript("parted/" + name, DEV=DEV)
+        steps = transcript["steps"]
         self.changes, groups = [], []
         for step in steps:
             if is_read(step):
@@ -84,7 +77,8 @@ class Transcript(object):
 
 def reads_of(name):
     """The reads of the last table in a recording."""
-    transcript, steps = recorded(name)
+    transcript = load_transcript("parted/" + name, DEV=DEV)
+    steps = transcript["steps"]
     last = max(index for index, step in enumerate(steps) if not is_read(step)) if any(not is_read(s) for s in steps) else -1
     return Reads(transcript, steps[last + 1:])
 
@@ -605,3 +599,18 @@ def test_purge_refused_while_partitions_remain_then_erases_the_label(host):
     host.runner.expect(["partx", "-d", DEV])
     backend.delete(pool())
     assert host.kernel.nodes == {}
+
+
+def test_udev_runs_only_when_its_socket_answers(tmp_path, monkeypatch):
+    import socket
+    control = str(tmp_path / "control")
+    monkeypatch.setattr(_disk, "UDEV_CONTROL", control)
+    assert not _disk.udev_runs()  # no socket
+    listening = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listening.bind(control)
+    listening.listen(1)
+    try:
+        assert _disk.udev_runs()
+    finally:
+        listening.close()
+    assert os.path.exists(control) and not _disk.udev_runs()  # what a stopped udevd leaves behind

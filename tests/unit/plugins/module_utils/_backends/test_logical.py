@@ -20,10 +20,13 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._errors import S
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._lvm import parse_lvs
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, PoolDef, PoolSource, ThinPool
 
-from ansible_collections.poolcraft.storage.tests.unit.conftest import FakeRunner
-from ansible_collections.poolcraft.storage.tests.unit.plugins.module_utils._tools.test_lvm import recorded
+from ansible_collections.poolcraft.storage.tests.unit.conftest import FakeRunner, load_transcript
 
 UUID = "6f1c2a3b-1234-4abc-8def-0123456789ab"
+# the one step of these recordings, for their argv or an edited stdout
+VGS_HOST = load_transcript("lvm/vgs_host")["steps"][0]
+PVS_HOST = load_transcript("lvm/pvs_host")["steps"][0]
+LVS_VM = load_transcript("lvm/lvs_vm_thin_snapshots_open")["steps"][0]
 MiB = 1 << 20
 
 
@@ -54,9 +57,9 @@ def runner_for(tmp_path):
 
 
 def replay(runner, *names):
+    """runner, expecting the recorded commands of fixtures/lvm/<name>.json, in order."""
     for name in names:
-        step = recorded(name)
-        runner.expect(step["argv"], rc=step["rc"], stdout=step["stdout"], stderr=step["stderr"])
+        runner.load("lvm/" + name)
     return runner
 
 
@@ -102,8 +105,8 @@ PVS_EMPTY = '{"report": [{"pv": []}]}'
 
 def test_build_of_a_new_vg_on_blank_devices(tmp_path, devices):
     runner = runner_for(tmp_path)
-    runner.expect(recorded("vgs_host")["argv"], stdout=VGS_EMPTY)
-    runner.expect(recorded("pvs_host")["argv"], stdout=PVS_EMPTY)
+    runner.expect(VGS_HOST["argv"], stdout=VGS_EMPTY)
+    runner.expect(PVS_HOST["argv"], stdout=PVS_EMPTY)
     steps = backend(runner, autostart=False).build_steps(pool(name="pcnew", devices=["/dev/loop3", "/dev/loop4"]), False)
     runner.assert_done()
     assert steps == ["make /dev/loop3 a physical volume", "make /dev/loop4 a physical volume",
@@ -113,8 +116,8 @@ def test_build_of_a_new_vg_on_blank_devices(tmp_path, devices):
 def test_build_runs_the_plan_it_makes_again(tmp_path, devices):
     devices["/dev/loop3"] = (("ext4",), ())
     runner = runner_for(tmp_path)
-    runner.expect(recorded("vgs_host")["argv"], stdout=VGS_EMPTY)
-    runner.expect(recorded("pvs_host")["argv"], stdout=PVS_EMPTY)
+    runner.expect(VGS_HOST["argv"], stdout=VGS_EMPTY)
+    runner.expect(PVS_HOST["argv"], stdout=PVS_EMPTY)
     runner.expect(["wipefs", "--all", "--quiet", "/dev/loop3"])
     runner.expect(["lvm", "pvcreate", "/dev/loop3"])
     runner.expect(["lvm", "vgcreate", "--setautoactivation", "y", "pcnew", "/dev/loop3"])
@@ -126,8 +129,8 @@ def test_build_runs_the_plan_it_makes_again(tmp_path, devices):
 def test_a_signature_is_refused_without_overwrite_naming_device_and_signature(signature, tmp_path, devices):
     devices["/dev/loop4"] = ((signature,), ())
     runner = runner_for(tmp_path)
-    runner.expect(recorded("vgs_host")["argv"], stdout=VGS_EMPTY)
-    runner.expect(recorded("pvs_host")["argv"], stdout=PVS_EMPTY)
+    runner.expect(VGS_HOST["argv"], stdout=VGS_EMPTY)
+    runner.expect(PVS_HOST["argv"], stdout=PVS_EMPTY)
     with pytest.raises(StorageError) as caught:
         backend(runner).build_steps(pool(name="pcnew", devices=["/dev/loop3", "/dev/loop4"]), False)
     message = str(caught.value)
@@ -137,8 +140,8 @@ def test_a_signature_is_refused_without_overwrite_naming_device_and_signature(si
 def test_overwrite_erases_the_signature_first(tmp_path, devices):
     devices["/dev/loop4"] = (("gpt", "PMBR"), ())
     runner = runner_for(tmp_path)
-    runner.expect(recorded("vgs_host")["argv"], stdout=VGS_EMPTY)
-    runner.expect(recorded("pvs_host")["argv"], stdout=PVS_EMPTY)
+    runner.expect(VGS_HOST["argv"], stdout=VGS_EMPTY)
+    runner.expect(PVS_HOST["argv"], stdout=PVS_EMPTY)
     steps = backend(runner).build_steps(pool(name="pcnew", devices=["/dev/loop4"]), True)
     assert steps[:2] == ["erase gpt/PMBR signature on /dev/loop4", "make /dev/loop4 a physical volume"]
 
@@ -166,8 +169,8 @@ def test_the_same_device_twice_under_two_names(tmp_path, devices):
 
 def test_a_new_vg_needs_devices(tmp_path, devices):
     runner = runner_for(tmp_path)
-    runner.expect(recorded("vgs_host")["argv"], stdout=VGS_EMPTY)
-    runner.expect(recorded("pvs_host")["argv"], stdout=PVS_EMPTY)
+    runner.expect(VGS_HOST["argv"], stdout=VGS_EMPTY)
+    runner.expect(PVS_HOST["argv"], stdout=PVS_EMPTY)
     with pytest.raises(ValidationError, match="volume group pcnew does not exist; list the devices"):
         backend(runner).build_steps(pool(name="pcnew", devices=()), False)
 
@@ -380,7 +383,7 @@ def test_lv_names_lvm_would_refuse(name, tmp_path):
 
 
 def _vm_lv(name, stdout=None):
-    lvs = parse_lvs(stdout or recorded("lvs_vm_thin_snapshots_open")["stdout"])
+    lvs = parse_lvs(stdout or LVS_VM["stdout"])
     return [lv for lv in lvs if lv.name == name][0]
 
 
@@ -392,8 +395,8 @@ def test_delete_refuses_an_open_lv(tmp_path):
 
 
 def test_delete_refuses_an_origin_whose_thick_snapshots_lvm_would_delete_with_it(tmp_path):
-    closed = recorded("lvs_vm_thin_snapshots_open")["stdout"].replace('"lv_device_open":"open"', '"lv_device_open":""')
-    runner = runner_for(tmp_path).expect(recorded("lvs_vm_thin_snapshots_open")["argv"], stdout=closed)
+    closed = LVS_VM["stdout"].replace('"lv_device_open":"open"', '"lv_device_open":""')
+    runner = runner_for(tmp_path).expect(LVS_VM["argv"], stdout=closed)
     logical = backend(runner)
     with pytest.raises(StorageError, match=r"volume 'thick' has snapshots \(thicksnap\)"):
         logical.delete_volume(vm_pool(), logical._volume(vm_pool(), _vm_lv("thick", closed)))

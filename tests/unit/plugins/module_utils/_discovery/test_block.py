@@ -2,8 +2,9 @@
 # Copyright: poolcraft.storage contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """disk and fs discovery: devices from a sysfs tree made in tmp_path, signatures from wipefs
-output recorded on real loop devices (fixtures/sources/wipefs_probe.json), and the probe of
-many devices in one run, with its fall-back when one device cannot be read.
+output recorded on real loop devices (fixtures/wipefs/probe_host_eight_devices.json, see
+fixtures/README.md), and the probe of many devices in one run, with its fall-back when one
+device cannot be read.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,14 +24,15 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._discovery._bloc
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import PROBE_COLUMNS, parse_probe
 
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "sources")
+from ansible_collections.poolcraft.storage.tests.unit.conftest import load_transcript
+
 MiB = 1048576
 WIPEFS = ["wipefs", "--no-act", "--json", "-O", PROBE_COLUMNS]
 
 
 def recorded_probe():
-    with open(os.path.join(FIXTURES, "wipefs_probe.json")) as handle:
-        return handle.read()
+    """The stdout of the recorded probe of loop0..loop6 and loop2p1 in one run."""
+    return load_transcript("wipefs/probe_host_eight_devices")["steps"][0]["stdout"]
 
 
 def probe_output(names):

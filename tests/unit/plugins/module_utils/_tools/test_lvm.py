@@ -8,30 +8,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-import os
-
 import pytest
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import CommandError, StorageError
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools import _lvm
 
-from ansible_collections.poolcraft.storage.tests.unit.conftest import FIXTURES, FakeRunner
-
-LVM_FIXTURES = os.path.join(FIXTURES, "lvm")
-
-
-def recorded(name):
-    with open(os.path.join(LVM_FIXTURES, name + ".json")) as handle:
-        return json.load(handle)
+from ansible_collections.poolcraft.storage.tests.unit.conftest import FakeRunner
 
 
 def replaying(tmp_path, *names):
-    """A FakeRunner expecting the recorded commands, in order."""
+    """A FakeRunner expecting the recorded commands of fixtures/lvm/<name>.json, in order."""
     runner = FakeRunner(tmp_path, commands=("lvm",))
     for name in names:
-        step = recorded(name)
-        runner.expect(step["argv"], rc=step["rc"], stdout=step["stdout"], stderr=step["stderr"])
+        runner.load("lvm/" + name)
     return runner
 
 

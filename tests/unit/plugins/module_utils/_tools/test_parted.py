@@ -4,36 +4,26 @@
 """Partx and Parted: the partx parser on output recorded from the real tool
 (util-linux 2.38.1) on loop devices, and the commands both facades run, replayed
 against those recordings of the real tools (parted 3.5) (fixtures/parted/*.json,
-made by fixtures/parted/record.py)."""
+made by fixtures/record_parted.py)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
-
-import json
-import os
 
 import pytest
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import CommandError, StorageError
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._parted import Parted, Partx, parse_partx
 
-FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "parted")
+from ansible_collections.poolcraft.storage.tests.unit.conftest import load_transcript
+
 DEV = "/dev/loop7"
 MIB = 1 << 20
 
 
-def recorded(name):
-    with open(os.path.join(FIXTURES, name + ".json")) as handle:
-        transcript = json.load(handle)
-    return [dict(step, argv=[arg.replace("@DEV@", DEV) for arg in step["argv"]],
-                 stdout=step["stdout"].replace("@DEV@", DEV), stderr=step["stderr"].replace("@DEV@", DEV))
-            for step in transcript["steps"]]
-
-
 def output_of(name, command, index=-1):
     """The index-th recorded step of a partx -P."""
-    return [step for step in recorded(name) if step["argv"][0] == command][index]
+    return [step for step in load_transcript("parted/" + name, DEV=DEV)["steps"] if step["argv"][0] == command][index]
 
 
 def is_change(step):
@@ -45,7 +35,7 @@ def replay(fake_runner, name, pick):
     """A runner expecting the recorded steps of name for which pick(step) is true."""
     runner = fake_runner()
     runner.commands.update(("parted", "partx"))
-    for step in recorded(name):
+    for step in load_transcript("parted/" + name, DEV=DEV)["steps"]:
         if pick(step):
             runner.expect(step["argv"], step["rc"], step["stdout"], step["stderr"])
     return runner

@@ -32,7 +32,7 @@ def test_zero_is_not_unset():
 
 
 def test_create_with_options(qemu_img, tmp_path):
-    runner, qemu = qemu_img("create_qcow2_options")
+    runner, qemu = qemu_img("qemu_img/create_qcow2_options")
     path = str(tmp_path / "disk.qcow2")
     qemu.create(path, "qcow2", GI, options={"preallocation": "metadata", "cluster_size": 65536,
                                             "compat": "1.1", "lazy_refcounts": True})
@@ -51,7 +51,7 @@ def test_create_with_options(qemu_img, tmp_path):
 
 
 def test_create_with_boolean_off_and_old_compat(qemu_img, tmp_path):
-    runner, qemu = qemu_img("create_qcow2_v2_boolean_off")
+    runner, qemu = qemu_img("qemu_img/create_qcow2_v2_boolean_off")
     path = str(tmp_path / "old.qcow2")
     options = {"compat": "0.10", "lazy_refcounts": False, "cluster_size": None}
     qemu.create(path, "qcow2", 10 * 1024 * 1024, options=options)
@@ -62,13 +62,13 @@ def test_create_with_boolean_off_and_old_compat(qemu_img, tmp_path):
 
 
 def test_create_without_options_has_no_dash_o(fake_runner, tmp_path):
-    runner = fake_runner("create_raw_plain")
+    runner = fake_runner("qemu_img/create_raw_plain")
     QemuImg(runner).create(str(tmp_path / "disk.raw"), "raw", 1048576, options={"preallocation": None})
     assert "-o" not in runner.calls[0]
 
 
 def test_create_overlay_uses_b_and_f(qemu_img, tmp_path):
-    runner, qemu = qemu_img("create_overlay")
+    runner, qemu = qemu_img("qemu_img/create_overlay")
     base, overlay = str(tmp_path / "base.qcow2"), str(tmp_path / "overlay.qcow2")
     qemu.create(base, "qcow2", 64 * 1024 * 1024)
     qemu.create(overlay, "qcow2", None, backing=base, backing_format="qcow2")
@@ -84,7 +84,7 @@ def test_create_overlay_uses_b_and_f(qemu_img, tmp_path):
 
 
 def test_info_of_a_format_qemu_img_sizes(fake_runner, tmp_path):
-    runner = fake_runner("info_vdi", skip=1)
+    runner = fake_runner("qemu_img/info_vdi", skip=1)
     info = QemuImg(runner).info(str(tmp_path / "src.vdi"), "vdi")
     assert runner.calls[0][:4] == ["qemu-img", "info", "--output=json", "-U"]
     assert info["format"] == "vdi"
@@ -92,7 +92,7 @@ def test_info_of_a_format_qemu_img_sizes(fake_runner, tmp_path):
 
 
 def test_info_non_json_output_is_a_storage_error(fake_runner, tmp_path):
-    runner = fake_runner("info_not_json")
+    runner = fake_runner("qemu_img/info_not_json")
     path = str(tmp_path / "disk.raw")
     with pytest.raises(StorageError) as caught:
         QemuImg(runner).info(path)
@@ -109,7 +109,7 @@ def test_info_empty_output_is_a_storage_error(fake_runner, tmp_path):
 
 
 def test_info_of_missing_file_raises_command_error(fake_runner, tmp_path):
-    runner = fake_runner("info_missing_file")
+    runner = fake_runner("qemu_img/info_missing_file")
     path = str(tmp_path / "missing.qcow2")
     with pytest.raises(CommandError) as caught:
         QemuImg(runner).info(path)
@@ -119,7 +119,7 @@ def test_info_of_missing_file_raises_command_error(fake_runner, tmp_path):
 
 
 def test_resize_shrink_needs_the_flag(qemu_img, tmp_path):
-    runner, qemu = qemu_img("resize_shrink")
+    runner, qemu = qemu_img("qemu_img/resize_shrink")
     path = str(tmp_path / "disk.qcow2")
     qemu.create(path, "qcow2", GI)
     with pytest.raises(CommandError) as caught:
@@ -134,7 +134,7 @@ def test_resize_shrink_needs_the_flag(qemu_img, tmp_path):
 
 
 def test_convert_argv(qemu_img, tmp_path):
-    runner, qemu = qemu_img("convert_raw_to_qcow2")
+    runner, qemu = qemu_img("qemu_img/convert_raw_to_qcow2")
     src, dst = str(tmp_path / "src.raw"), str(tmp_path / "dst.qcow2")
     qemu.create(src, "raw", 4 * 1024 * 1024)
     qemu.convert(src, "raw", dst, "qcow2", options={"lazy_refcounts": True, "compat": "1.1", "preallocation": None})
@@ -151,7 +151,7 @@ def test_convert_argv(qemu_img, tmp_path):
 
 def test_a_different_argv_fails_the_replay(fake_runner, tmp_path):
     runner = fake_runner()
-    runner.load("create_raw_plain")
+    runner.load("qemu_img/create_raw_plain")
     with pytest.raises(pytest.fail.Exception) as caught:
         QemuImg(runner).create(str(tmp_path / "disk.raw"), "qcow2", 1048576)
     assert "differs from the recording" in str(caught.value)
@@ -164,7 +164,7 @@ def test_an_unexpected_command_fails(quiet_runner, tmp_path):
 
 
 def test_unused_steps_are_reported(fake_runner):
-    runner = fake_runner("create_raw_plain")
+    runner = fake_runner("qemu_img/create_raw_plain")
     with pytest.raises(pytest.fail.Exception) as caught:
         runner.assert_done()
     assert "never run" in str(caught.value)

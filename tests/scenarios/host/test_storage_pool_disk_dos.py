@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import harness
-from test_storage_pool_disk_common import (
+from disk_pool_host import (
     DOS_TYPES, MIB, assert_blank, column, converge, realpath, refused, run_ok, snapshot, table)
 
 SIZE = "64M"

@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from conftest import run
-from test_storage_pool_disk_common import (
+from disk_pool_host import (
     MIB, assert_blank, column, converge, realpath, refused, run_ok, snapshot, table)
 
 SIZE = "64M"

@@ -18,7 +18,7 @@ import pytest
 
 import harness
 from conftest import run
-from test_storage_pool_disk_common import (
+from disk_pool_host import (
     BLKFLSBUF, GPT_TYPES, MIB, assert_blank, column, converge, realpath, refused, run_ok, snapshot, table)
 
 SIZE = "64M"

@@ -13,7 +13,7 @@ import os
 
 import fingerprints
 from conftest import run
-from test_storage_pool_disk_common import assert_blank, refused, snapshot
+from disk_pool_host import assert_blank, refused, snapshot
 
 # room for the 64 MiB partition of the second case (the old target used its 320 MiB device)
 SIZE = "80M"

@@ -19,7 +19,7 @@ import subprocess
 import pytest
 
 import harness
-from test_storage_pool_disk_common import assert_blank, converge, refused, run_ok, snapshot
+from disk_pool_host import assert_blank, converge, refused, run_ok, snapshot
 
 # The device: every byte is hashed by each snapshot (six per case), so as small as the signature
 # allows: mkfs.xfs wants 300 MiB at least, mkfs.btrfs about 110 MiB (the old target used 320 MiB

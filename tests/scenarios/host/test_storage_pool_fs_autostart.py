@@ -14,7 +14,7 @@ import os
 import re
 import stat
 
-import test_storage_pool_fs_common as common
+import fs_pool_host as common
 
 fs_host = common.fs_host
 

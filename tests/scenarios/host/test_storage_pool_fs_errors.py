@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-import test_storage_pool_fs_common as common
+import fs_pool_host as common
 
 fs_host = common.fs_host
 

@@ -11,7 +11,7 @@ __metaclass__ = type
 
 import os
 
-import test_storage_pool_fs_common as common
+import fs_pool_host as common
 from conftest import run
 
 fs_host = common.fs_host

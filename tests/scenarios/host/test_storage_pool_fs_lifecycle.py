@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-import test_storage_pool_fs_common as common
+import fs_pool_host as common
 
 fs_host = common.fs_host
 

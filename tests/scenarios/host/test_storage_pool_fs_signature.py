@@ -15,7 +15,7 @@ import shutil
 
 import pytest
 
-import test_storage_pool_fs_common as common
+import fs_pool_host as common
 from conftest import run
 
 fs_host = common.fs_host

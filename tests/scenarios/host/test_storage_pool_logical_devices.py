@@ -14,7 +14,7 @@ import os
 
 import pytest
 
-import test_storage_pool_logical_common as common
+import logical_pool_host as common
 
 
 released = common.released

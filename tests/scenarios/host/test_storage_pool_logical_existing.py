@@ -11,7 +11,7 @@ __metaclass__ = type
 
 import pytest
 
-import test_storage_pool_logical_common as common
+import logical_pool_host as common
 
 
 released = common.released

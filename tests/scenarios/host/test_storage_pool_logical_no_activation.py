@@ -15,7 +15,7 @@ import os
 import pytest
 
 import harness
-import test_storage_pool_logical_common as common
+import logical_pool_host as common
 
 
 released = common.released

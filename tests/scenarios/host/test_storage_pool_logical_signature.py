@@ -17,7 +17,7 @@ import subprocess
 
 import pytest
 
-import test_storage_pool_logical_common as common
+import logical_pool_host as common
 
 # name, how it is written onto a blank device, the name wipefs gives it (in the refusal's message),
 # the size of the device it needs (mkfs.xfs wants 300 MiB, mkfs.btrfs over 64 MiB), and the tool

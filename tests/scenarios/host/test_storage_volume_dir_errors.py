@@ -15,7 +15,7 @@ import os
 import pytest
 
 import fingerprints
-import test_storage_volume_dir_common as common
+import dir_volume_pools as common
 from conftest import run
 
 VOLS = "{vols}"

@@ -15,9 +15,9 @@ import os
 import pytest
 
 import fingerprints
-import test_storage_volume_dir_common as common
+import dir_volume_pools as common
 from conftest import run
-from test_storage_volume_dir_common import MIB
+from dir_volume_pools import MIB
 
 
 @pytest.fixture

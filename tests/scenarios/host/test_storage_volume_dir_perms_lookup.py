@@ -14,8 +14,8 @@ import stat
 
 import pytest
 
-import test_storage_volume_dir_common as common
-from test_storage_volume_dir_common import MIB, TEST_GID, TEST_UID
+import dir_volume_pools as common
+from dir_volume_pools import MIB, TEST_GID, TEST_UID
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ __metaclass__ = type
 
 import pytest
 
-import test_storage_volume_dir_common as common
-from test_storage_volume_dir_common import MIB
+import dir_volume_pools as common
+from dir_volume_pools import MIB
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import os
 
 import pytest
 
-import test_storage_volume_dir_common as common
-from test_storage_volume_dir_common import GIB, MIB
+import dir_volume_pools as common
+from dir_volume_pools import GIB, MIB
 
 
 @pytest.fixture

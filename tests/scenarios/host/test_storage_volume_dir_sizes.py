@@ -11,7 +11,7 @@ __metaclass__ = type
 
 import pytest
 
-import test_storage_volume_dir_common as common
+import dir_volume_pools as common
 
 SIZES = [
     # (volume, capacity as written, bytes, format)

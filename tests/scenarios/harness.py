@@ -21,6 +21,12 @@ import contextlib
 import importlib
 import io
 import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import ansible
 
 from ansible.module_utils import basic
 from ansible.module_utils.common import warnings as ansible_warnings
@@ -91,6 +97,23 @@ def run_module(name, args, check=False, diff=False):
     if result.failed:
         assert_clean_failure(result)
     return result
+
+
+def run_module_bare(workdir, name, args):
+    """Run module `name` as run_module does, but in a child of the same interpreter without
+    site-packages (no lxml, no pyudev): what a managed host without those libraries sees.
+    The child gets ansible and the collection only, through links in a directory under workdir."""
+    lib = tempfile.mkdtemp(prefix="bare-python-", dir=workdir)
+    os.symlink(os.path.dirname(ansible.__file__), os.path.join(lib, "ansible"))
+    collections = os.path.dirname(importlib.import_module(MODULES + name).__file__)
+    for _level in range(5):  # .../ansible_collections/poolcraft/storage/plugins/modules
+        collections = os.path.dirname(collections)
+    code = "import json, harness; print(json.dumps(harness.run_module(%r, %r)))" % (name, args)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([lib, collections, os.path.dirname(os.path.abspath(__file__))]))
+    proc = subprocess.run([sys.executable, "-S", "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, env=env, check=False)
+    assert proc.stdout.strip(), "no result from the Python without site-packages: %s" % proc.stderr
+    return Result(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
 def assert_clean_failure(result, *expect):

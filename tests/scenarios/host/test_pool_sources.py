@@ -16,13 +16,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import functools
-import importlib
 import json
 import os
-import subprocess
-import sys
 
-import ansible
 from lxml import etree
 
 import fingerprints
@@ -64,23 +60,6 @@ def blkid(device):
 
 def c14n(text):
     return etree.tostring(etree.fromstring(text.encode("utf-8")), method="c14n")
-
-
-def without_site_packages(scratch, module, args):
-    """module run by a Python that has ansible and the collection but no site-packages (no lxml,
-    no pyudev): the YAML's bare venv of the same interpreter."""
-    lib = os.path.join(scratch, "bare-python")
-    os.mkdir(lib)
-    os.symlink(os.path.dirname(ansible.__file__), os.path.join(lib, "ansible"))
-    collections = os.path.dirname(importlib.import_module(harness.MODULES + module).__file__)
-    for _attempt in range(5):
-        collections = os.path.dirname(collections)
-    code = "import json, harness; print(json.dumps(harness.run_module(%r, %r)))" % (module, args)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([lib, collections, os.path.dirname(harness.__file__)]))
-    proc = subprocess.run([sys.executable, "-S", "-c", code],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=env, check=False)
-    assert proc.stdout.strip(), "no result from the Python without site-packages: %s" % proc.stderr
-    return harness.Result(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
 def test_pool_sources(scratch, loop_device, lvm_system):
@@ -223,7 +202,7 @@ def test_pool_sources(scratch, loop_device, lvm_system):
 
         # -- without lxml: one clear line -------------------------------------------------------
         harness.assert_clean_failure(
-            without_site_packages(scratch, "pool_sources", {"type": "disk", "devices": [loops["blank"]]}), "lxml")
+            harness.run_module_bare(scratch, "pool_sources", {"type": "disk", "devices": [loops["blank"]]}), "lxml")
     finally:
         lvm.run("vgremove", "--force", VG, check=False)
         lvm.run("pvremove", "--force", loops["pv1"], loops["pv2"], check=False)

@@ -13,13 +13,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import importlib
 import json
 import os
-import subprocess
-import sys
 
-import ansible
 
 import harness
 from conftest import run
@@ -32,23 +28,6 @@ LSBLK_COLUMNS = "NAME,SIZE,TYPE,RO,RM,ROTA,LOG-SEC,PHY-SEC,PTTYPE,PTUUID,PARTUUI
 
 def blkid(device):
     return dict(line.split("=", 1) for line in run("blkid", "-p", "-o", "export", device).splitlines())
-
-
-def without_site_packages(scratch, module, args):
-    """module run by a Python that has ansible and the collection but no site-packages (no lxml,
-    no pyudev): the YAML's bare venv of the same interpreter."""
-    lib = os.path.join(scratch, "bare-python")
-    os.mkdir(lib)
-    os.symlink(os.path.dirname(ansible.__file__), os.path.join(lib, "ansible"))
-    collections = os.path.dirname(importlib.import_module(harness.MODULES + module).__file__)
-    for _attempt in range(5):
-        collections = os.path.dirname(collections)
-    code = "import json, harness; print(json.dumps(harness.run_module(%r, %r)))" % (module, args)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([lib, collections, os.path.dirname(harness.__file__)]))
-    proc = subprocess.run([sys.executable, "-S", "-c", code],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=env, check=False)
-    assert proc.stdout.strip(), "no result from the Python without site-packages: %s" % proc.stderr
-    return harness.Result(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
 def test_storage_device_facts(scratch, store, module, loop_device, udevd):
@@ -157,5 +136,5 @@ def test_storage_device_facts(scratch, store, module, loop_device, udevd):
     assert isinstance(facts["storage_iscsi"]["sessions"], dict)
 
     # -- a Python without pyudev: one clear line ---------------------------------------------------
-    harness.assert_clean_failure(without_site_packages(
+    harness.assert_clean_failure(harness.run_module_bare(
         scratch, "storage_device_facts", dict(store, gather_subset=["devices"])), "pyudev")

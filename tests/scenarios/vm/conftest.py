@@ -1,0 +1,307 @@
+# -*- coding: utf-8 -*-
+# Copyright: poolcraft.storage contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fixtures of the VM scenarios: they run in the test VM (scripts/test-vm copies the collection
+there and runs pytest with the guest's own python3), as root, with a real kernel.
+
+The fixtures of tests/scenarios/conftest.py (scratch, store, module, loop_device, lvm_system,
+udevd, run) apply here too; pool_schema / volume_schema do not (libvirt's schemas are not in the
+guest).
+
+- vm_disk(n, blank=True): the guest's blank disk n, /dev/disk/by-id/virtio-vmdiskN; asserted to
+  exist and (blank=True, before first use) to carry no signature and no partition. Leaving it blank
+  at the end is the test's job: wipe_disk(path) does it and asserts it.
+- persist: a directory of the test module's own under /var/lib/poolcraft-scenarios/ that survives
+  a reboot of the guest (.path, .save(key, value), .load(key), .clear()); persistent_store: the
+  config_dir in it and a runtime_dir under /run (gone after a reboot, as a host's would be).
+- units: units.start(name, also=()) starts a systemd unit and stops it (and `also`, such as its
+  socket) at the end of the test, whatever happens.
+- Saved(path): a guest configuration file the test overwrites, put back by .restore().
+- vm_report: a list; lines a test appends (measurements) are printed at the end of the run.
+- The `reboot(stage=N)` marker: a test of stage N runs in the pytest run given
+  --reboot-stage=N, after the host rebooted the guest N times since stage 0 (scripts/test-vm
+  drives it: `-m reboot --reboot-stage=N`, reboot, next N). Without --reboot-stage the reboot
+  tests are deselected; --reboot-stage=all keeps every stage (to list them: the collection
+  reports a line "reboot-stages: 0 1 2", or "reboot-stages:" when there is none).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+import fingerprints
+
+# the shared conftest's helpers (run, stop_pid, udev_add, drop_partitions) under a name of their
+# own: pytest imports every conftest as "conftest", so this file cannot import its parent by name
+_spec = importlib.util.spec_from_file_location(
+    "poolcraft_scenarios_conftest", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conftest.py"))
+_shared = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_shared)
+run = _shared.run
+stop_pid = _shared.stop_pid
+udev_add = _shared.udev_add
+
+DISK_BY_ID = "/dev/disk/by-id/virtio-vmdisk%d"
+PERSIST_ROOT = "/var/lib/poolcraft-scenarios"
+RUNTIME_ROOT = "/run/poolcraft-scenarios"
+
+
+# -- the reboot marker ----------------------------------------------------------------------------
+
+def pytest_addoption(parser):
+    parser.addoption("--reboot-stage", action="store", default=None,
+                     help="run the tests marked reboot(stage=N) of this stage (N, or 'all'); without it they are deselected")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "reboot(stage): runs in the pytest run of --reboot-stage=stage, after the guest rebooted stage times")
+
+
+def reboot_stage(item):
+    """The stage of a test marked reboot(stage=N) (or reboot(N)); None without the marker."""
+    mark = item.get_closest_marker("reboot")
+    if mark is None:
+        return None
+    stage = mark.kwargs.get("stage", mark.args[0] if mark.args else None)
+    assert isinstance(stage, int) and stage >= 0, "%s: reboot(stage=N) needs an integer N >= 0" % item.nodeid
+    return stage
+
+
+def pytest_collection_modifyitems(config, items):
+    wanted = config.getoption("--reboot-stage")
+    if wanted == "all":
+        return
+    keep, drop = [], []
+    for item in items:
+        stage = reboot_stage(item)
+        if stage is None or (wanted is not None and stage == int(wanted)):
+            keep.append(item)
+        else:
+            drop.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_report_collectionfinish(config, items):
+    stages = sorted(set(stage for stage in (reboot_stage(item) for item in items) if stage is not None))
+    return "reboot-stages:%s" % "".join(" %d" % stage for stage in stages)
+
+
+# -- guest helpers --------------------------------------------------------------------------------
+
+def settle():
+    run("udevadm", "settle", "--timeout=60")
+
+
+def signatures(path):
+    """What wipefs finds on path (type of each signature), sorted."""
+    out = run("wipefs", "--no-act", "--json", path).strip()
+    return sorted(entry["type"] for entry in (json.loads(out) if out else {}).get("signatures", []))
+
+
+def assert_blank(path):
+    """No signature (blkid -p, wipefs) and no kernel partition on the whole disk path."""
+    settle()
+    found = {"wipefs": signatures(path), "blkid": fingerprints.blkid(path), "partitions": fingerprints.partitions(path)}
+    assert not any(found.values()), "%s is not blank: %r" % (path, found)
+
+
+def wipe_disk(path):
+    """Leave a disk of the test's blank: its partitions unmounted, swapped off and wiped, every
+    signature of the disk erased (the kernel drops the partitions on the re-read), then asserted."""
+    settle()
+    disk = os.path.realpath(path)
+    parts = ["/dev/%s" % name for name, _start, _size in fingerprints.partitions(disk)]
+    for part in parts:
+        for point in sorted((m[0] for m in fingerprints.mountinfo() if m[1] == part), key=len, reverse=True):
+            run("umount", point, check=False)
+        if fingerprints.swaps([part]):
+            run("swapoff", part, check=False)
+        run("wipefs", "--all", "--quiet", part, check=False)
+    run("wipefs", "--all", "--quiet", disk)
+    settle()
+    if fingerprints.partitions(disk):
+        run("partx", "--delete", disk, check=False)
+        settle()
+    assert_blank(disk)
+
+
+class Saved(object):
+    """A guest file the test overwrites (/etc/exports ...): restore() puts it back, or removes it when
+    there was none."""
+
+    def __init__(self, path):
+        self.path = path
+        self.old = None
+        if os.path.exists(path):
+            with open(path) as handle:
+                self.old = handle.read()
+
+    def write(self, text):
+        with open(self.path, "w") as handle:
+            handle.write(text)
+
+    def restore(self):
+        if self.old is None:
+            if os.path.exists(self.path):
+                os.remove(self.path)
+        else:
+            self.write(self.old)
+
+
+def boot_id():
+    with open("/proc/sys/kernel/random/boot_id") as handle:
+        return handle.read().strip()
+
+
+def wait_booted(timeout=300):
+    """Wait until systemd has finished the boot (SSH answers long before); its state word."""
+    proc = subprocess.run(["timeout", str(timeout), "systemctl", "is-system-running", "--wait"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+    return proc.stdout.strip()
+
+
+def wait_for(predicate, timeout=60.0, what="a condition", interval=0.25):
+    """Poll predicate() until it is true; fail the test after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail("timed out after %.0f s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+# -- fixtures -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def vm_disk():
+    """vm_disk(n, blank=True): /dev/disk/by-id/virtio-vmdiskN, checked to exist (and to be blank)."""
+    def get(number, blank=True):
+        path = DISK_BY_ID % number
+        settle()
+        assert os.path.exists(path), "%s is missing: VM scenarios run in the test VM (scripts/test-vm, --disks 4)" % path
+        if blank:
+            assert_blank(path)
+        return path
+    return get
+
+
+class Persist(object):
+    """State a reboot scenario keeps from one stage to the next, in a directory on the root disk."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def file(self, name):
+        """The path of a file in the directory (made when missing, after clear() too)."""
+        os.makedirs(self.path, exist_ok=True)
+        return os.path.join(self.path, name)
+
+    def save(self, key, value):
+        with open(self.file(key + ".json"), "w") as handle:
+            json.dump(value, handle, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def load(self, key, *default):
+        try:
+            with open(os.path.join(self.path, key + ".json")) as handle:
+                return json.load(handle)
+        except (IOError, OSError):
+            if default:
+                return default[0]
+            raise
+
+    def clear(self):
+        """Remove the directory and all in it (the next file() or save() makes it again)."""
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _module_name(request):
+    return os.path.splitext(os.path.basename(str(request.node.fspath)))[0]
+
+
+@pytest.fixture
+def persist(request):
+    """The test module's own directory under /var/lib/poolcraft-scenarios/ (kept across reboots;
+    the last stage calls persist.clear())."""
+    return Persist(os.path.join(PERSIST_ROOT, _module_name(request)))
+
+
+@pytest.fixture
+def persistent_store(persist, request):
+    """config_dir under persist (survives a reboot), runtime_dir under /run (does not)."""
+    return {"config_dir": persist.file("etc"), "runtime_dir": os.path.join(RUNTIME_ROOT, _module_name(request))}
+
+
+def active_units():
+    """The services and sockets systemd has active now."""
+    out = run("systemctl", "list-units", "--type=service,socket", "--state=active", "--plain", "--no-legend", "--no-pager")
+    return set(line.split()[0] for line in out.splitlines() if line.strip())
+
+
+class Units(object):
+    def __init__(self):
+        self.started = []
+        self.watched = None
+
+    def start(self, name, also=()):
+        """systemctl start name; at the end of the test, name and `also` (its socket ...) are stopped."""
+        self.started.append((name, tuple(also)))
+        run("systemctl", "start", name)
+
+    def watch(self):
+        """Note the active services and sockets now: those a script of the test starts after this
+        (its own `systemctl start`, and what they pull in) are stopped at the end too."""
+        self.watched = active_units()
+
+    def stop_all(self):
+        for name, also in reversed(self.started):
+            subprocess.run(["systemctl", "stop", name] + list(also), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=False)
+        self.started = []
+        if self.watched is not None:
+            new = sorted(active_units() - self.watched)
+            if new:
+                subprocess.run(["systemctl", "stop"] + new, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            self.watched = None
+
+
+@pytest.fixture
+def units():
+    """units.start(name, also=()), units.watch(): what the test starts is stopped at its end."""
+    started = Units()
+    try:
+        yield started
+    finally:
+        started.stop_all()
+
+
+REPORT_KEY = pytest.StashKey[list]()
+
+
+@pytest.fixture(scope="session")
+def vm_report(request):
+    """Lines for the end of the run's output (figures a test measured)."""
+    return request.config.stash.setdefault(REPORT_KEY, [])
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    lines = config.stash.get(REPORT_KEY, [])
+    if lines:
+        terminalreporter.section("measured in the guest")
+        for line in lines:
+            terminalreporter.write_line(line)

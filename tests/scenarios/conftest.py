@@ -22,7 +22,6 @@ __metaclass__ = type
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -31,21 +30,11 @@ import pytest
 
 import fingerprints
 import harness
+from system import drop_partitions, run, stop_pid, udev_answers
 
 SCHEMA_DIR = os.environ.get("POOLCRAFT_LIBVIRT_SCHEMAS", "/usr/share/libvirt/schemas")
 POOLCRAFT_NS = "urn:poolcraft:storage:pool:1"
 UDEV_CONTROL = "/run/udev/control"
-
-
-def run(*argv, **kwargs):
-    """A command of the test itself (not of the module under test); its stdout. Fails on rc != 0
-    unless check=False."""
-    check = kwargs.pop("check", True)
-    proc = subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                          check=False, **kwargs)
-    if check and proc.returncode != 0:
-        pytest.fail("%s failed (rc %d): %s" % (" ".join(argv), proc.returncode, proc.stderr.strip()))
-    return proc.stdout
 
 
 # -- scratch and store ------------------------------------------------------------------------
@@ -85,17 +74,6 @@ def _backing_file(device):
             return handle.read().strip()
     except (IOError, OSError):
         return None
-
-
-def drop_partitions(device):
-    """Remove the kernel's partitions of device (parted adds them by BLKPG; there is no table parser
-    on the host, so nothing else would)."""
-    name = os.path.basename(device)
-    parts = fingerprints.partitions(device)
-    if parts:
-        subprocess.run(["partx", "--delete", device], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    left = fingerprints.partitions(device)
-    assert not left, "partitions of %s (%s) could not be removed: %r" % (device, name, left)
 
 
 class LoopDevices(object):
@@ -184,53 +162,18 @@ def lvm_system(scratch, monkeypatch):
 
 # -- daemons ----------------------------------------------------------------------------------
 
-def stop_pid(pid, timeout=10.0):
-    """SIGTERM, then SIGKILL after timeout; a zombie counts as stopped."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except OSError:
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return
-        except ChildProcessError:
-            if not os.path.exists("/proc/%d" % pid) or _state(pid) == "Z":
-                return
-        time.sleep(0.05)
-    try:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except (OSError, ChildProcessError):
-        pass
-
-
-def _state(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0]
-    except (IOError, OSError, IndexError):
-        return "Z"
-
-
-def _udev_answers():
-    return subprocess.run(["udevadm", "control", "--ping", "--timeout=2"], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL, check=False).returncode == 0
-
-
 @pytest.fixture(scope="session")
 def udevd():
     """A running udevd: the host's if one answers (left alone), else one of this run's, stopped by
     its PID at the end."""
-    if _udev_answers():
+    if udev_answers():
         yield None
         return
     proc = subprocess.Popen(["/lib/systemd/systemd-udevd"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         for _attempt in range(100):
-            if _udev_answers():
+            if udev_answers():
                 break
             time.sleep(0.1)
         else:
@@ -240,14 +183,8 @@ def udevd():
         stop_pid(proc.pid)
         # udevd leaves its control socket behind; a file that answers nobody must not make
         # the next process wait for udev
-        if not _udev_answers() and os.path.exists(UDEV_CONTROL):
+        if not udev_answers() and os.path.exists(UDEV_CONTROL):
             os.unlink(UDEV_CONTROL)
-
-
-def udev_add(device):
-    """Have udev process an add event for exactly this device, and wait for it."""
-    run("udevadm", "trigger", "--action=add", "--sysname-match=%s" % os.path.basename(device))
-    run("udevadm", "settle", "--timeout=30")
 
 
 # -- libvirt's schemas ------------------------------------------------------------------------

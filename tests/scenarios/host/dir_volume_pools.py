@@ -20,7 +20,7 @@ import stat
 
 import fingerprints
 import harness
-from conftest import run
+from system import run
 
 TEST_UID = 4242  # numeric ids given to volumes in the ownership tests; they need not exist
 TEST_GID = 4243

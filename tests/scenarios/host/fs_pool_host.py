@@ -29,7 +29,7 @@ import pytest
 
 import fingerprints
 import harness
-from conftest import run
+from system import run
 
 HOST_FSTAB = "/etc/fstab"
 

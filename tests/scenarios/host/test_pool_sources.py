@@ -23,7 +23,8 @@ from lxml import etree
 
 import fingerprints
 import harness
-from conftest import SCHEMA_DIR, run
+from conftest import SCHEMA_DIR
+from system import run
 
 MIB = 1048576
 IMAGE_MIB = 40  # the YAML used 64; the GPT partition (1-33 MiB) and two PVs fit in 40, and hashing is faster

@@ -18,7 +18,7 @@ import os
 
 
 import harness
-from conftest import run
+from system import run
 
 MIB = 1048576
 IMAGE_MIB = 64

@@ -10,7 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from conftest import run
+from system import run
 from disk_pool_host import (
     MIB, assert_blank, column, converge, realpath, refused, run_ok, snapshot, table)
 

@@ -17,7 +17,7 @@ import os
 import pytest
 
 import harness
-from conftest import run
+from system import run
 from disk_pool_host import (
     BLKFLSBUF, GPT_TYPES, MIB, assert_blank, column, converge, realpath, refused, run_ok, snapshot, table)
 

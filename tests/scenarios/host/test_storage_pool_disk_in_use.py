@@ -12,7 +12,7 @@ __metaclass__ = type
 import os
 
 import fingerprints
-from conftest import run
+from system import run
 from disk_pool_host import assert_blank, refused, snapshot
 
 # room for the 64 MiB partition of the second case (the old target used its 320 MiB device)

@@ -12,7 +12,7 @@ __metaclass__ = type
 import os
 
 import fs_pool_host as common
-from conftest import run
+from system import run
 
 fs_host = common.fs_host
 

@@ -17,7 +17,7 @@ import subprocess
 import pytest
 
 import fs_pool_host as common
-from conftest import run
+from system import run
 
 fs_host = common.fs_host
 

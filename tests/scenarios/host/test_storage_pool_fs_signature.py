@@ -16,7 +16,7 @@ import shutil
 import pytest
 
 import fs_pool_host as common
-from conftest import run
+from system import run
 
 fs_host = common.fs_host
 

@@ -16,7 +16,7 @@ import pytest
 
 import fingerprints
 import dir_volume_pools as common
-from conftest import run
+from system import run
 
 VOLS = "{vols}"
 HOST = "{host}"

@@ -15,7 +15,7 @@ import pytest
 
 import harness
 import dir_volume_pools as common
-from conftest import run
+from system import run
 from dir_volume_pools import MIB
 
 

@@ -23,7 +23,7 @@ import pytest
 
 import fingerprints
 import harness
-from conftest import run
+from system import run
 
 MIB = 1 << 20
 # the volumes cloned (half the old target's sizes: the proofs hold, the hashing and copying halve):

@@ -10,13 +10,14 @@ guest).
 
 - vm_disk(n, blank=True): the guest's blank disk n, /dev/disk/by-id/virtio-vmdiskN; asserted to
   exist and (blank=True, before first use) to carry no signature and no partition. Leaving it blank
-  at the end is the test's job: wipe_disk(path) does it and asserts it.
+  at the end is the test's job: guest.wipe_disk(path) does it and asserts it.
 - persist: a directory of the test module's own under /var/lib/poolcraft-scenarios/ that survives
   a reboot of the guest (.path, .save(key, value), .load(key), .clear()); persistent_store: the
   config_dir in it and a runtime_dir under /run (gone after a reboot, as a host's would be).
 - units: units.start(name, also=()) starts a systemd unit and stops it (and `also`, such as its
   socket) at the end of the test, whatever happens.
-- Saved(path): a guest configuration file the test overwrites, put back by .restore().
+- guest.py (a plain module) has the helpers: sh, settle, assert_blank, wipe_disk, Saved (a
+  configuration file put back), boot_id, wait_booted, wait_for, is_blank, Holder.
 - vm_report: a list; lines a test appends (measurements) are printed at the end of the run.
 - The `reboot(stage=N)` marker: a test of stage N runs in the pytest run given
   --reboot-stage=N, after the host rebooted the guest N times since stage 0 (scripts/test-vm
@@ -29,26 +30,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import importlib.util
 import json
 import os
 import shutil
 import subprocess
-import time
 
 import pytest
 
-import fingerprints
-
-# the shared conftest's helpers (run, stop_pid, udev_add, drop_partitions) under a name of their
-# own: pytest imports every conftest as "conftest", so this file cannot import its parent by name
-_spec = importlib.util.spec_from_file_location(
-    "poolcraft_scenarios_conftest", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conftest.py"))
-_shared = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_shared)
-run = _shared.run
-stop_pid = _shared.stop_pid
-udev_add = _shared.udev_add
+from guest import assert_blank, settle
+from system import run
 
 DISK_BY_ID = "/dev/disk/by-id/virtio-vmdisk%d"
 PERSIST_ROOT = "/var/lib/poolcraft-scenarios"
@@ -96,92 +86,6 @@ def pytest_collection_modifyitems(config, items):
 def pytest_report_collectionfinish(config, items):
     stages = sorted(set(stage for stage in (reboot_stage(item) for item in items) if stage is not None))
     return "reboot-stages:%s" % "".join(" %d" % stage for stage in stages)
-
-
-# -- guest helpers --------------------------------------------------------------------------------
-
-def settle():
-    run("udevadm", "settle", "--timeout=60")
-
-
-def signatures(path):
-    """What wipefs finds on path (type of each signature), sorted."""
-    out = run("wipefs", "--no-act", "--json", path).strip()
-    return sorted(entry["type"] for entry in (json.loads(out) if out else {}).get("signatures", []))
-
-
-def assert_blank(path):
-    """No signature (blkid -p, wipefs) and no kernel partition on the whole disk path."""
-    settle()
-    found = {"wipefs": signatures(path), "blkid": fingerprints.blkid(path), "partitions": fingerprints.partitions(path)}
-    assert not any(found.values()), "%s is not blank: %r" % (path, found)
-
-
-def wipe_disk(path):
-    """Leave a disk of the test's blank: its partitions unmounted, swapped off and wiped, every
-    signature of the disk erased (the kernel drops the partitions on the re-read), then asserted."""
-    settle()
-    disk = os.path.realpath(path)
-    parts = ["/dev/%s" % name for name, _start, _size in fingerprints.partitions(disk)]
-    for part in parts:
-        for point in sorted((m[0] for m in fingerprints.mountinfo() if m[1] == part), key=len, reverse=True):
-            run("umount", point, check=False)
-        if fingerprints.swaps([part]):
-            run("swapoff", part, check=False)
-        run("wipefs", "--all", "--quiet", part, check=False)
-    run("wipefs", "--all", "--quiet", disk)
-    settle()
-    if fingerprints.partitions(disk):
-        run("partx", "--delete", disk, check=False)
-        settle()
-    assert_blank(disk)
-
-
-class Saved(object):
-    """A guest file the test overwrites (/etc/exports ...): restore() puts it back, or removes it when
-    there was none."""
-
-    def __init__(self, path):
-        self.path = path
-        self.old = None
-        if os.path.exists(path):
-            with open(path) as handle:
-                self.old = handle.read()
-
-    def write(self, text):
-        with open(self.path, "w") as handle:
-            handle.write(text)
-
-    def restore(self):
-        if self.old is None:
-            if os.path.exists(self.path):
-                os.remove(self.path)
-        else:
-            self.write(self.old)
-
-
-def boot_id():
-    with open("/proc/sys/kernel/random/boot_id") as handle:
-        return handle.read().strip()
-
-
-def wait_booted(timeout=300):
-    """Wait until systemd has finished the boot (SSH answers long before); its state word."""
-    proc = subprocess.run(["timeout", str(timeout), "systemctl", "is-system-running", "--wait"],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
-    return proc.stdout.strip()
-
-
-def wait_for(predicate, timeout=60.0, what="a condition", interval=0.25):
-    """Poll predicate() until it is true; fail the test after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail("timed out after %.0f s waiting for %s" % (timeout, what))
-        time.sleep(interval)
 
 
 # -- fixtures -------------------------------------------------------------------------------------

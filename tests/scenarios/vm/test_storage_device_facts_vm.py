@@ -18,7 +18,8 @@ import os
 import subprocess
 
 import harness
-from conftest import Saved, run, settle, wait_for, wipe_disk
+from guest import Saved, settle, wait_for, wipe_disk
+from system import run
 
 IQN = "iqn.2024-01.test.poolcraft:facts"
 PORTAL = "127.0.0.1:3260"

@@ -20,7 +20,8 @@ import os
 
 import fingerprints
 import harness
-from conftest import run, settle, wipe_disk
+from guest import settle, wipe_disk
+from system import run
 
 VOLUMES = [
     {"name": "alpha", "format": "linux-lvm", "capacity": "64MiB"},

@@ -17,12 +17,12 @@ __metaclass__ = type
 
 import os
 import shutil
-import subprocess
 
 import pytest
 
 import harness
 from test_storage_pool_fs_vm import FSTYPE, POOL, Probe, add_volumes, assert_start, clean_up
+from guest import wait_booted
 
 # No '-' in the path: systemd names its mount unit srv-fsvmpool.mount.
 TARGET = "/srv/fsvmpool"
@@ -85,14 +85,6 @@ class Stage(object):
                 self.persist.save("failed", self.number)
             raise
         self.persist.save("stage", self.number)
-
-
-def wait_booted(timeout=300):
-    """Wait until systemd has finished the boot (a nofail mount of /etc/fstab is not ordered before
-    SSH is up); its state word."""
-    proc = subprocess.run(["timeout", str(timeout), "systemctl", "is-system-running", "--wait"],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
-    return proc.stdout.strip()
 
 
 def converge(probe, args):

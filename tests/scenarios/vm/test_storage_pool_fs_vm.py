@@ -19,26 +19,16 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
 
 import fingerprints
 import harness
+from guest import Holder, boot_id, sh
 
 POOL = "fsvm"
 FSTYPE = "xfs"
 MIB = 1 << 20
 VOLUMES = ({"name": "disk.qcow2", "format": "qcow2", "capacity": "1GiB"},
            {"name": "disk.raw", "format": "raw", "capacity": "32MiB"})
-
-
-def sh(*argv, **kwargs):
-    """A command of the test itself; its stdout, stripped. Fails the test on rc != 0 unless check=False."""
-    check = kwargs.pop("check", True)
-    proc = subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                          check=False, **kwargs)
-    if check:
-        assert proc.returncode == 0, "%s: rc %d: %s" % (" ".join(argv), proc.returncode, proc.stderr.strip())
-    return proc.stdout.strip()
 
 
 def fstab_entry(path, pool=POOL):
@@ -53,12 +43,6 @@ def fstab_entry(path, pool=POOL):
         return ""
     index = lines.index(marker)
     return "|".join(lines[index:index + 2])
-
-
-def boot_id():
-    """A new boot_id proves the guest rebooted between two probes."""
-    with open("/proc/sys/kernel/random/boot_id") as handle:
-        return handle.read().strip()
 
 
 def listing(directory):
@@ -128,19 +112,6 @@ class Probe(object):
         after = self.probe()
         assert after["boot_id"] == before["boot_id"]
         return done.real, before, after
-
-
-class Holder(object):
-    """A process of its own holding `path` open (as its stdin), ended by its PID."""
-
-    def __init__(self, path):
-        with open(path, "rb") as handle:
-            self.proc = subprocess.Popen(["sleep", "300"], stdin=handle, stdout=subprocess.DEVNULL)
-
-    def end(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        self.proc.wait(timeout=30)
 
 
 def assert_start(start, fstab):

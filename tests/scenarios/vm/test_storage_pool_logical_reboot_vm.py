@@ -24,38 +24,12 @@ import pytest
 
 import fingerprints
 import harness
+from guest import boot_id, is_blank, sh, wait_booted
 
 VG = "pcboot"
 DISK = 2
 LV = "/dev/%s/data" % VG
 DATA = 4 << 20
-
-
-def sh(*argv, **kwargs):
-    """A command of the test itself; its stdout, stripped. Fails the test on rc != 0 unless check=False."""
-    check = kwargs.pop("check", True)
-    proc = subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                          check=False, **kwargs)
-    if check:
-        assert proc.returncode == 0, "%s: rc %d: %s" % (" ".join(argv), proc.returncode, proc.stderr.strip())
-    return proc.stdout.strip()
-
-
-def is_blank(disk):
-    return subprocess.run(["blkid", "--probe", disk], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                          check=False).returncode == 2
-
-
-def boot_id():
-    with open("/proc/sys/kernel/random/boot_id") as handle:
-        return handle.read().strip()
-
-
-def wait_booted(timeout=300):
-    """Wait until systemd has finished the boot (LVM's autoactivation runs from udev during it)."""
-    proc = subprocess.run(["timeout", str(timeout), "systemctl", "is-system-running", "--wait"],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
-    return proc.stdout.strip()
 
 
 def autoactivation():

@@ -21,24 +21,14 @@ __metaclass__ = type
 import hashlib
 import os
 import stat
-import subprocess
 
 import pytest
 
 import fingerprints
 import harness
+from guest import Holder, is_blank, sh
 
 MIB = 1 << 20
-
-
-def sh(*argv, **kwargs):
-    """A command of the test itself; its stdout, stripped. Fails the test on rc != 0 unless check=False."""
-    check = kwargs.pop("check", True)
-    proc = subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                          check=False, **kwargs)
-    if check:
-        assert proc.returncode == 0, "%s: rc %d: %s" % (" ".join(argv), proc.returncode, proc.stderr.strip())
-    return proc.stdout.strip()
 
 
 def lvs(lv, field):
@@ -76,26 +66,8 @@ def write_random(path, mib):
     sh("dd", "if=/dev/urandom", "of=%s" % path, "bs=1M", "count=%d" % mib, "oflag=direct", "status=none")
 
 
-def is_blank(disk):
-    return subprocess.run(["blkid", "--probe", disk], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                          check=False).returncode == 2
-
-
 def is_block(path):
     return os.path.exists(path) and stat.S_ISBLK(os.stat(path).st_mode)
-
-
-class Holder(object):
-    """A process of its own holding `path` open (as its stdin), ended by its PID."""
-
-    def __init__(self, path):
-        with open(path, "rb") as handle:
-            self.proc = subprocess.Popen(["sleep", "300"], stdin=handle, stdout=subprocess.DEVNULL)
-
-    def end(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        self.proc.wait(timeout=30)
 
 
 @pytest.fixture

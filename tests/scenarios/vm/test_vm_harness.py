@@ -20,7 +20,8 @@ import time
 
 import fingerprints
 import harness
-from conftest import Saved, run, settle, wipe_disk
+from guest import Saved, settle, wipe_disk
+from system import run
 
 SELFTEST = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "vm", "selftest.sh")
 SELFTEST_IQN = "iqn.2024-01.test.poolcraft:selftest"
@@ -104,7 +105,7 @@ def test_module_call_overhead(store, vm_report):
     first_time = time.monotonic() - t0
     harness.assert_clean_failure(first, "no-such-type")
     times = []
-    for _ in range(20):
+    for _call in range(20):
         t0 = time.monotonic()
         harness.run_module("storage_pool", args)
         times.append(time.monotonic() - t0)

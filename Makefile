@@ -13,6 +13,7 @@
 #   make demo         build + install + run examples/demo.yml against localhost, twice
 #   make bench        benchmarks against libvirt (bench/README.md; BENCH_ARGS)
 #   make bench-facts  storage_device_facts against setup and lsblk at 2,000 block devices (BENCH_FACTS_ARGS)
+#   make bench-noop   6 no-op storage_pool tasks against 6 stat tasks through ansible-playbook (BENCH_NOOP_ARGS)
 #   make deps         Debian packages, .venv, get-pip stand-in (scripts/install-deps)
 #   make clean        remove .build/ and tests/output/ (distclean: .venv/ too)
 #
@@ -48,6 +49,7 @@ SCENARIO_ARGS ?=
 POOL ?= dir
 BENCH_ARGS ?=
 BENCH_FACTS_ARGS ?=
+BENCH_NOOP_ARGS ?=
 
 export PATH := $(VENV)/bin:$(PATH)
 
@@ -56,7 +58,7 @@ NAME := $(shell sed -n 's/^name:[[:space:]]*\([A-Za-z0-9_]*\).*/\1/p' $(ROOT)/ga
 VERSION := $(shell sed -n 's/^version:[[:space:]]*\([0-9A-Za-z.+-]*\).*/\1/p' $(ROOT)/galaxy.yml)
 TARBALL := $(BUILD)/$(NAMESPACE)-$(NAME)-$(VERSION).tar.gz
 
-.PHONY: help deps tree sanity units scenarios integration test-host test-vm test test-quick build install demo-playbook demo bench bench-facts clean distclean
+.PHONY: help deps tree sanity units scenarios integration test-host test-vm test test-quick build install demo-playbook demo bench bench-facts bench-noop clean distclean
 
 help:
 	@sed -n 's/^#   //p' $(ROOT)/Makefile
@@ -119,6 +121,9 @@ bench: deps
 
 bench-facts: deps
 	@$(STAGE) bench-facts $(VENV)/bin/python $(ROOT)/bench/device_facts.py $(BENCH_FACTS_ARGS)
+
+bench-noop: deps install
+	@$(STAGE) bench-noop $(VENV)/bin/python $(ROOT)/bench/noop_tasks.py --collections "$(COLLECTIONS)" $(BENCH_NOOP_ARGS)
 
 clean:
 	rm -rf "$(BUILD)" "$(ROOT)/tests/output"

@@ -36,8 +36,12 @@ def run(module, manager_class):
             actions = manager.plan()
             before = manager.snapshot()
             if not module.check_mode:
-                for action in actions:
-                    action.apply()
+                try:
+                    for action in actions:
+                        action.apply()
+                except BaseException:
+                    manager.rollback()  # a task that fails leaves no definition it made
+                    raise
             result = manager.result(applied=not module.check_mode)
         result.update(changed=bool(actions), actions=[action.description for action in actions])
         if module._diff:

@@ -34,6 +34,16 @@ def validate_name(name, option="name"):
     return name
 
 
+def apply_all(actions):
+    """Apply planned Actions in order (the backend's steps inside one of the manager's)."""
+    for action in actions:
+        action.apply()
+
+
+def _joined(actions):
+    return "; ".join(action.description for action in actions)
+
+
 def is_active(stored, backend):
     """Running: what the host shows (a mount, ...), else started since boot,
     or autostarted at boot and not stopped since."""
@@ -41,7 +51,9 @@ def is_active(stored, backend):
     if live is not None:
         return live
     if stored.marked is not None:
-        return stored.marked == "running"
+        # marked running, but its storage is gone (a directory removed by hand): stopped, as libvirt
+        # stops a pool whose refresh fails
+        return stored.marked == "running" and backend.is_built(stored.definition)
     return stored.autostart and backend.is_built(stored.definition)
 
 
@@ -57,6 +69,8 @@ def describe(stored, backend, with_volumes=False):
             "mount_options": list(pool.mount_options),
             "capacity": None, "allocation": None, "available": None, "volume_count": None,
             "xml": pool_to_xml(pool)}
+    if not active and stored.marked == "running" and backend.live_state(pool) is None:
+        info["reason"] = backend.unbuilt_reason(pool)  # started, and then its storage went away
     if active:
         status = backend.refresh(pool)
         info.update(capacity=status.capacity, allocation=status.allocation,
@@ -204,16 +218,18 @@ class PoolManager(object):
         pool, name = self.stored.definition, self.name
         actions = []
         if is_active(self.stored, self.backend):
-            actions.append(Action("stop pool %r" % name, lambda: self._stop(pool, False)))
+            stop = self.backend.plan_stop(pool)
+            actions.append(Action("stop pool %r" % name, lambda: self._stop(pool, False, stop)))
         if self.params.get("purge") and self.backend.is_built(pool):
             if self.backend.supports("list_volumes"):
                 count = len(self.backend.list_volumes(pool))
                 if count:
                     raise StorageError("pool %r still holds %d volumes; remove them before purge" % (name, count))
-            self.backend.check_delete(pool)
+            delete = self.backend.plan_delete(pool)
             actions.append(Action("delete the storage of pool %r (%s)" % (name, pool.target_path),
-                                  lambda: self.backend.delete(pool)))
-        actions.append(Action("undefine pool %r" % name, lambda: self._undefine(pool)))
+                                  lambda: apply_all(delete)))
+        native = self.backend.plan_autostart(pool, False)
+        actions.append(Action("undefine pool %r" % name, lambda: self._undefine(pool, native)))
         return actions
 
     def _check_persistence(self, state):
@@ -243,9 +259,11 @@ class PoolManager(object):
             if not built:
                 raise NotFoundError("pool %r is not built (%s); set build: true to create it"
                                     % (self.name, self.backend.unbuilt_reason(desired)))
-            actions.append(Action("start pool %r" % self.name, lambda: self._start(desired)))
+            start = self.backend.plan_start(desired)
+            actions.append(Action("start pool %r" % self.name, lambda: self._start(desired, start)))
         elif state == "stopped" and active:
-            actions.append(Action("stop pool %r" % self.name, lambda: self._stop(desired, persistent)))
+            stop = self.backend.plan_stop(desired)
+            actions.append(Action("stop pool %r" % self.name, lambda: self._stop(desired, persistent, stop)))
         self._after = dict(summary(desired, state="running" if state == "running" or (active and state == "present") else "stopped",
                                    persistent=persistent, autostart=autostart))
         return actions
@@ -269,27 +287,25 @@ class PoolManager(object):
     def _plan_autostart(self, desired, autostart, active):
         """The store's autostart mark and the host's own boot mechanism (fstab, ...) both follow autostart."""
         was = bool(self.stored and self.stored.autostart)
-        native = self.backend.autostart_steps(desired, autostart)
+        native = self.backend.plan_autostart(desired, autostart)
         if autostart == was and not native:
             return []
         words = "%s autostart of pool %r" % ("enable" if autostart else "disable", self.name)
         if native:
-            words += " (%s)" % "; ".join(native)
-        return [Action(words, lambda: self._set_autostart(desired, autostart, active))]
+            words += " (%s)" % _joined(native)
+        return [Action(words, lambda: self._set_autostart(desired, autostart, active, native))]
 
     def _plan_build(self, desired):
         """(built, actions): build only what is missing, and only when asked."""
         backend, actions = self.backend, []
         if self.params.get("build"):
-            steps = backend.build_steps(desired, self.params.get("overwrite"))
+            steps = backend.plan_build(desired, bool(self.params.get("overwrite")))
             if steps:
-                actions.append(Action("build pool %r (%s)" % (self.name, "; ".join(steps)),
-                                      lambda: backend.build(desired, self.params.get("overwrite"))))
+                actions.append(Action("build pool %r (%s)" % (self.name, _joined(steps)), lambda: apply_all(steps)))
                 return True, actions
         built = backend.is_built(desired)
-        drift = backend.target_drift(desired) if built else []
-        if drift:
-            actions.append(Action("set %s of %s" % ("/".join(drift), desired.target_path), lambda: backend.fix_target(desired)))
+        if built:
+            actions += backend.plan_target(desired)
         return built, actions
 
     # -- doing ---------------------------------------------------------------
@@ -303,27 +319,32 @@ class PoolManager(object):
             self.store.remove_persistent(pool.name)
             self.store.mark_running(pool.name, pool_to_xml(pool))
 
-    def _set_autostart(self, pool, enabled, active):
+    def _set_autostart(self, pool, enabled, active, native):
         if active and self.stored.marked is None:
             # running only because it autostarted at boot: record that, or losing autostart would stop it
             self.store.mark_running(pool.name, pool_to_xml(pool, self.backend.refresh(pool)))
-        self.backend.set_autostart(pool, enabled)
+        apply_all(native)
         self.store.set_autostart(pool.name, enabled)
 
-    def _start(self, pool):
-        self.backend.start(pool)
+    def _start(self, pool, steps):
+        apply_all(steps)
         self.store.mark_running(pool.name, pool_to_xml(pool, self.backend.refresh(pool)))
 
-    def _stop(self, pool, persistent):
-        self.backend.stop(pool)
+    def _stop(self, pool, persistent, steps):
+        apply_all(steps)
         self.store.mark_stopped(pool.name, persistent)
 
-    def _undefine(self, pool):
-        self.backend.set_autostart(pool, False)
+    def _undefine(self, pool, native):
+        apply_all(native)
         self.store.mark_stopped(pool.name, False)
         self.store.remove_persistent(pool.name)
 
     # -- reporting -----------------------------------------------------------
+
+    def rollback(self):
+        """After a failed action: a pool this task defined leaves no definition, link or marker."""
+        if self.stored is None and self.name:
+            self.store.rollback(self.name)
 
     def diff(self, before):
         return {"before": before, "after": self._after or {"state": "absent"}}

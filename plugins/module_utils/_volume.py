@@ -11,12 +11,16 @@ import os
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _image_header, _perms
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import backend_for
-from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import CloneSource, VolumeSpec
+from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import FILE_ONLY_VOLUME_OPTIONS, CloneSource, VolumeSpec
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
+from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
 from ansible_collections.poolcraft.storage.plugins.module_utils._pool import is_active, validate_name, volume_info
 from ansible_collections.poolcraft.storage.plugins.module_utils._units import human_size, parse_size
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, volume_to_xml
+
+# the task's own values of these options, kept in the VolumeSpec for the backend's refusals
+_GIVEN = FILE_ONLY_VOLUME_OPTIONS + ("backing_store",)
 
 
 class _PoolRef(object):
@@ -106,12 +110,9 @@ class VolumeManager(object):
         if self.volume is None:
             self._after = {"state": "absent"}
             return []
-        vol, wipe = self.volume, self.params.get("wipe")
-        self.pool.backend.check_delete_volume(self.pool.definition, vol)
-        words = "wipe (%s) and delete" % wipe if wipe else "delete"
+        actions = self.pool.backend.plan_delete_volume(self.pool.definition, self.volume, self.params.get("wipe"))
         self._after = {"state": "absent"}
-        return [Action("%s volume %r (%s)" % (words, vol.name, vol.path),
-                       lambda: self.pool.backend.delete_volume(self.pool.definition, vol, wipe))]
+        return actions
 
     def _sizes(self):
         capacity = self.params.get("capacity")
@@ -132,7 +133,8 @@ class VolumeManager(object):
         fmt = ref.get("format") or header.format
         capacity = header.capacity
         if capacity is None or fmt != header.format:
-            capacity = int(self.pool.backend.qemu_img.info(path, fmt)["virtual-size"])
+            # qemu-img itself, whatever the pool type: the header reader does not size every format
+            capacity = int(QemuImg(self.runner).info(path, fmt)["virtual-size"])
         return CloneSource(path=path, format=fmt, has_backing=bool(header.backing_path) and fmt == header.format,
                            capacity=capacity)
 
@@ -160,21 +162,28 @@ class VolumeManager(object):
             preallocation=params.get("preallocation"), cluster_size=self._cluster_size(),
             compat=params.get("compat"), lazy_refcounts=params.get("lazy_refcounts"),
             backing=backing, clone=clone,
-            permissions=_perms.from_params(params.get("permissions")))
-        backend.check_volume_options(params, spec)
-        backend.check_create_volume(self.pool.definition, spec)
-        if clone:
-            words = "clone %s (%s) into volume %r (%s)" % (clone.path, clone.format, self.name, fmt)
-        elif backing:
-            words = "create %s volume %r as an overlay on %s" % (fmt, self.name, backing.path)
-        else:
-            words = "create %s volume %r of %s" % (fmt, self.name, human_size(capacity))
+            permissions=_perms.from_params(params.get("permissions")),
+            given=dict((option, params.get(option)) for option in _GIVEN))
+        self._refuse_options(backend)
+        actions = backend.plan_create_volume(self.pool.definition, spec)
         self._after = {"state": "present", "name": self.name, "format": fmt,
                        "path": backend.volume_path(self.pool.definition, self.name),
                        "capacity": capacity if capacity is not None else (clone.capacity if clone else None),
                        "backing": backing.path if backing else None,
                        "permissions": spec.permissions.as_dict()}
-        return [Action(words, lambda: self._create(spec))]
+        # the backend's apply returns how a clone was made (reflink, copy), reported as clone_method
+        return [Action(action.description, lambda action=action: self._created(action.apply())) for action in actions]
+
+    def _refuse_options(self, backend):
+        """Options the pool type does not have, refused by name (its class data says which)."""
+        params = self.params
+        for option in FILE_ONLY_VOLUME_OPTIONS:
+            if params.get(option) is not None and option not in backend.volume_options:
+                raise ValidationError(option, params[option], "%s pools do not take it; it is for image files"
+                                      % backend.pool_type)
+        perms = params.get("permissions") or {}
+        if backend.no_volume_permissions and any(value is not None for value in perms.values()):
+            raise ValidationError("permissions", perms, backend.no_volume_permissions)
 
     def _cluster_size(self):
         value = self.params.get("cluster_size")
@@ -193,26 +202,24 @@ class VolumeManager(object):
         capacity, _allocation = self._sizes()
         if capacity is not None and capacity != vol.capacity:
             # the pool type first: it may not resize at all, or not this way
-            backend.check_resize(self.pool.definition, vol, capacity)
-            shrink = capacity < vol.capacity
-            if shrink and not params.get("shrink"):
+            actions += backend.plan_resize_volume(self.pool.definition, vol, capacity)
+            if capacity < vol.capacity and not params.get("shrink"):
                 raise ValidationError("capacity", params["capacity"], "smaller than the volume (%s); set shrink: true to shrink it"
                                       % human_size(vol.capacity))
-            words = "%s volume %r from %s to %s" % ("shrink" if shrink else "grow", vol.name,
-                                                    human_size(vol.capacity), human_size(capacity))
-            actions.append(Action(words, lambda: backend.resize_volume(self.pool.definition, vol, capacity, shrink)))
         perms = _perms.from_params(params.get("permissions"))
-        drift = backend.volume_drift(vol, perms)
-        if drift:
-            actions.append(Action("set %s of volume %r" % ("/".join(drift), vol.name), lambda: backend.fix_volume(vol, perms)))
+        actions += backend.plan_volume_permissions(self.pool.definition, vol, perms)
         self._after = dict(self.snapshot(), capacity=capacity if capacity is not None else vol.capacity,
                            permissions=dict(vol.permissions.as_dict(), **{k: v for k, v in perms.as_dict().items() if v is not None}))
         return actions
 
-    def _create(self, spec):
-        self.clone_method = self.pool.backend.create_volume(self.pool.definition, spec)
+    def _created(self, clone_method):
+        self.clone_method = clone_method
 
     # -- reporting -----------------------------------------------------------
+
+    def rollback(self):
+        """After a failed action: nothing to put back (a new volume is made under a temporary name
+        and only linked into place when complete)."""
 
     def snapshot(self):
         vol = self.volume

@@ -3,6 +3,15 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PoolBackend: the operation set of a pool type (libvirt's virStorageBackend).
 
+Three kinds of members (docs/architecture.md tells the whole contract):
+
+- class data: the per-type rules (how many devices, which source fields, a fixed
+  target path, volume formats ...), checked by validate() and the managers;
+- read operations: what the host has (is_built, refresh, list_volumes, ...);
+- planning operations (plan_*): what a change would do, as a list of Actions.
+  A refusal is raised while planning, so check mode refuses what the real run
+  refuses; each Action's apply checks again what it relies on.
+
 A backend overrides what its pool type can do; everything else raises
 "<type> pools do not support <operation>" from here.
 """
@@ -13,10 +22,11 @@ __metaclass__ = type
 
 import os
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Dict, List, Optional, Tuple  # noqa: F401 (type comments)
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotSupportedError, ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._units import round_up
+from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
+from ansible_collections.poolcraft.storage.plugins.module_utils._units import human_size, round_up
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, Permissions
 
 # Options of storage_volume that only image files have; other pool types refuse them by name.
@@ -24,8 +34,8 @@ FILE_ONLY_VOLUME_OPTIONS = ("preallocation", "cluster_size", "compat", "lazy_ref
 _SECTOR = 512
 
 # The operations a pool type may have; supports() answers only for these.
-OPERATIONS = ("build", "build_steps", "start", "stop", "delete", "refresh", "list_volumes", "get_volume",
-              "create_volume", "resize_volume", "delete_volume")
+OPERATIONS = ("plan_build", "plan_start", "plan_stop", "plan_delete", "refresh", "list_volumes", "get_volume",
+              "plan_create_volume", "plan_resize_volume", "plan_delete_volume")
 
 
 @dataclass(frozen=True)
@@ -62,19 +72,65 @@ class VolumeSpec:
     backing: Optional[BackingStore] = None
     clone: Optional[CloneSource] = None
     permissions: Permissions = field(default_factory=Permissions)
+    # the task's own values of these options, so that a refusal names them as the task wrote them
+    given: Dict[str, object] = field(default_factory=dict, compare=False)
+
+    def as_given(self, option):
+        return self.given.get(option, getattr(self, option, None))
+
+
+# -- the words of volume actions: the same for every pool type -------------------------------
+
+def create_volume_words(spec):
+    # type: (VolumeSpec) -> str
+    if spec.clone:
+        return "clone %s (%s) into volume %r (%s)" % (spec.clone.path, spec.clone.format, spec.name, spec.format)
+    if spec.backing:
+        return "create %s volume %r as an overlay on %s" % (spec.format, spec.name, spec.backing.path)
+    return "create %s volume %r of %s" % (spec.format, spec.name, human_size(spec.capacity))
+
+
+def resize_volume_words(volume, capacity):
+    return "%s volume %r from %s to %s" % ("shrink" if capacity < volume.capacity else "grow", volume.name,
+                                           human_size(volume.capacity), human_size(capacity))
+
+
+def delete_volume_words(volume, wipe):
+    return "%s volume %r (%s)" % ("wipe (%s) and delete" % wipe if wipe else "delete", volume.name, volume.path)
 
 
 class PoolBackend(object):
     """Subclasses set the class data and override the operations they have."""
 
-    pool_type = None
+    # -- class data: the rules of the pool type ---------------------------------------------
+    pool_type = None                    # type: Optional[str]
     # Volume formats the pool type can hold; the first one is the default.
-    volume_formats = ()
+    volume_formats = ()                 # type: Tuple[str, ...]
+    # A volume format that any existing volume satisfies (disk: "none", no particular type).
+    any_volume_format = None            # type: Optional[str]
+    # A clone keeps its source's (image) format when the task names none; False: the default format.
+    clone_keeps_format = True
     # Fields of PoolSource a definition of this type must have.
-    required_source = ()
-    needs_target_path = True
+    required_source = ()                # type: Tuple[str, ...]
+    # source.devices holds exactly one device (a filesystem, a partition table).
+    single_device = False
+    # The values source.format may take (None is always allowed); () means any. And why, when refused.
+    source_formats = ()                 # type: Tuple[str, ...]
+    source_formats_reason = None        # type: Optional[str]
+    # Where the volumes are, when the type decides it: {source_name} is source.name, or the pool's
+    # name. A task may leave target.path out or give this; None: the task must give one.
+    fixed_target_path = None            # type: Optional[str]
+    fixed_target_reason = None          # type: Optional[str]  ({path} is the fixed path)
+    # Why target.permissions cannot be set ({path} is the target path); None: they can.
+    no_target_permissions = None        # type: Optional[str]
+    # Why storage_volume's permissions cannot be set; None: they can.
+    no_volume_permissions = None        # type: Optional[str]
+    # storage_volume options of image files (FILE_ONLY_VOLUME_OPTIONS) that this type takes.
+    volume_options = ()                 # type: Tuple[str, ...]
+    # False: mount_options are refused.
+    takes_mount_options = True
     # Pool options that only some types take: ("thin_pool", ...); others refuse them by name.
-    pool_options = ()
+    pool_options = ()                   # type: Tuple[str, ...]
     # True where devices can join or leave a running pool (an LVM VG); others must be stopped first.
     source_changes_while_running = False
 
@@ -98,136 +154,156 @@ class PoolBackend(object):
         raise NotSupportedError("%s pools do not support %s" % (self.pool_type, operation))
 
     def default_target_path(self, pool):
-        """Where volumes appear when the task gives no target.path (/dev/VG for LVM); None: required."""
-        return None
+        # type: (object) -> Optional[str]
+        """The fixed target path of the type for this pool (class data), or None."""
+        if self.fixed_target_path is None:
+            return None
+        return self.fixed_target_path.format(source_name=pool.source.name or pool.name)
+
+    # -- read operations ------------------------------------------------------------------
 
     def validate(self, pool):
-        """Reject a definition this type cannot use, before anything is done."""
+        # type: (object) -> None
+        """Reject a definition this type cannot use, before anything is read or done.
+        The class data says most of it; a backend adds what only it knows (LVM's names)."""
+        kind = self.pool_type
         if pool.thin_pool is not None and "thin_pool" not in self.pool_options:
-            raise ValidationError("thin_pool", pool.thin_pool.name, "%s pools have no thin pool" % self.pool_type)
+            raise ValidationError("thin_pool", pool.thin_pool.name, "%s pools have no thin pool" % kind)
         for name in self.required_source:
             if not getattr(pool.source, name):
-                raise ValidationError("source.%s" % name, None, "%s pools need it" % self.pool_type)
-        if self.needs_target_path and not pool.target_path:
-            raise ValidationError("target.path", pool.target_path, "%s pools need a target path" % self.pool_type)
+                raise ValidationError("source.%s" % name, None, "%s pools need it" % kind)
+        if self.single_device and len(pool.source.devices) != 1:
+            raise ValidationError("source.devices", list(pool.source.devices), "%s pools take exactly one device" % kind)
+        if self.source_formats and pool.source.format is not None and pool.source.format not in self.source_formats:
+            raise ValidationError("source.format", pool.source.format, self.source_formats_reason)
+        fixed = self.default_target_path(pool)
+        if fixed is None and not pool.target_path:
+            raise ValidationError("target.path", pool.target_path, "%s pools need a target path" % kind)
+        if fixed is not None and pool.target_path != fixed:
+            raise ValidationError("target.path", pool.target_path, self.fixed_target_reason.format(path=fixed))
+        if not self.takes_mount_options and pool.mount_options:
+            raise ValidationError("mount_options", list(pool.mount_options), "%s pools mount nothing" % kind)
+        if self.no_target_permissions and pool.permissions != Permissions():
+            raise ValidationError("target.permissions", pool.permissions.as_dict(),
+                                  self.no_target_permissions.format(path=pool.target_path))
 
     def validate_volume_format(self, fmt):
+        # type: (str) -> None
         if fmt not in self.volume_formats:
             raise ValidationError("format", fmt, "%s pools hold volumes of format %s"
                                   % (self.pool_type, ", ".join(self.volume_formats) or "none"))
 
-    # -- pool life cycle -----------------------------------------------------
+    def format_matches(self, asked, found):
+        # type: (str, str) -> bool
+        """Whether an existing volume of format found satisfies a task asking for format asked."""
+        return asked == found or (self.any_volume_format is not None and asked == self.any_volume_format)
+
+    def clone_format(self, source_format):
+        # type: (str) -> str
+        """The format of a clone when the task names none."""
+        return source_format if self.clone_keeps_format else self.default_volume_format
 
     def is_built(self, pool):
+        # type: (object) -> bool
         """Whether the underlying storage exists (libvirt's checkPool)."""
         return True
 
     def unbuilt_reason(self, pool):
+        # type: (object) -> str
         """Why is_built() is false, for the error message."""
         return "target.path %s does not exist" % pool.target_path
 
-    def build_steps(self, pool, overwrite):
-        """What build would do, in words; [] when the storage is there already.
-        Raises when the build must be refused (a signature without overwrite, a device in use)."""
-        self._unsupported("build")
-
-    def build(self, pool, overwrite):
-        self._unsupported("build")
-
     def live_state(self, pool):
+        # type: (object) -> Optional[bool]
         """True/False where the host itself shows whether the pool runs (a mount);
         None where only the store's records can tell (dir pools)."""
         return None
 
-    def autostart_steps(self, pool, enabled):
-        """What the host's own boot mechanism needs changed so the pool does (not) come up at boot."""
-        return []
-
-    def set_autostart(self, pool, enabled):
-        """Bring the host's boot mechanism in line; nothing to do for types that need none."""
-
-    def start(self, pool):
-        self._unsupported("start")
-
-    def stop(self, pool):
-        self._unsupported("stop")
-
-    def delete(self, pool):
-        self._unsupported("delete")
-
-    def check_delete(self, pool):
-        """Raise now, at plan time, if delete() would refuse: a purge must not stop a pool and then fail."""
-
     def refresh(self, pool):
+        # type: (object) -> PoolStatus
         """PoolStatus of a started pool."""
         self._unsupported("refresh")
 
-    def target_drift(self, pool):
-        """Names of target attributes (mode, owner, ...) that differ from the definition."""
-        return []
+    def list_volumes(self, pool):
+        # type: (object) -> List[object]
+        """The VolumeDefs of a started pool, sorted by name."""
+        self._unsupported("listing volumes")
 
-    def fix_target(self, pool):
-        self._unsupported("changing target permissions")
+    def get_volume(self, pool, name):
+        # type: (object, str) -> Optional[object]
+        """The VolumeDef called name, or None."""
+        self._unsupported("volumes")
 
-    # -- volumes -------------------------------------------------------------
-
-    def round_capacity(self, pool, size):
-        """The capacity a volume of size bytes really gets (whole sectors; whole extents for LVM),
-        so that asking again for the same size is no change."""
-        return round_up(size, _SECTOR)
-
-    def check_volume_options(self, params, spec):
-        """Refuse storage_volume options this pool type cannot honour; params name them as the task did."""
-        for option in FILE_ONLY_VOLUME_OPTIONS:
-            if params.get(option) is not None:
-                raise ValidationError(option, params[option], "%s pools do not take it; it is for image files"
-                                      % self.pool_type)
-
-    def format_matches(self, asked, found):
-        """Whether an existing volume of format found satisfies a task asking for format asked."""
-        return asked == found
-
-    def clone_format(self, source_format):
-        """The format of a clone when the task names none: the source's, where volumes are images."""
-        return source_format
-
-    def check_create_volume(self, pool, spec):
-        """Raise now, at plan time, if create_volume(pool, spec) would refuse (no room, a bad name,
-        a snapshot of something the pool does not hold, a missing size ...)."""
-
-    def check_resize(self, pool, volume, capacity):
-        """Raise now, at plan time, if resize_volume would refuse this capacity."""
-
-    def check_delete_volume(self, pool, volume):
-        """Raise now, at plan time, if delete_volume would refuse (the volume is in use)."""
+    def volume_path(self, pool, name):
+        # type: (object, str) -> str
+        """Where the volume called name is, or would be once made."""
+        self._unsupported("volumes")
 
     def volume_name_at(self, pool, path):
+        # type: (object, str) -> Optional[str]
         """The name of the volume at path (a path or key) if this pool holds it, else None."""
         if os.path.dirname(os.path.normpath(path)) == pool.target_path:
             return os.path.basename(path)
         return None
 
-    def list_volumes(self, pool):
-        self._unsupported("listing volumes")
+    def round_capacity(self, pool, size):
+        # type: (object, int) -> int
+        """The capacity a volume of size bytes really gets (whole sectors; whole extents for LVM),
+        so that asking again for the same size is no change."""
+        return round_up(size, _SECTOR)
 
-    def get_volume(self, pool, name):
-        """The VolumeDef called name, or None."""
-        self._unsupported("volumes")
+    # -- planning operations: each returns List[Action], and raises a refusal -------------
 
-    def volume_path(self, pool, name):
-        self._unsupported("volumes")
+    def plan_build(self, pool, overwrite):
+        # type: (object, bool) -> List[Action]
+        """What building the storage takes; [] when it is there already. Each description is
+        one step ("make ext4 on /dev/sdb"). Refused here: a signature without overwrite, a device in use."""
+        self._unsupported("build")
 
-    def create_volume(self, pool, spec):
-        self._unsupported("creating volumes")
+    def plan_start(self, pool):
+        # type: (object) -> List[Action]
+        """What starting the pool takes (mount, activate); [] when nothing is to be done on the host.
+        Called in the same plan as plan_build, so it must not refuse what the build will make."""
+        self._unsupported("start")
 
-    def resize_volume(self, pool, volume, capacity, shrink):
-        self._unsupported("resizing volumes")
+    def plan_stop(self, pool):
+        # type: (object) -> List[Action]
+        """What stopping the pool takes; refused here while a volume is in use."""
+        self._unsupported("stop")
 
-    def delete_volume(self, pool, volume, wipe=None):
-        self._unsupported("deleting volumes")
+    def plan_delete(self, pool):
+        # type: (object) -> List[Action]
+        """What destroying the (stopped) storage takes; refused here while it holds anything."""
+        self._unsupported("delete")
 
-    def volume_drift(self, volume, permissions):
+    def plan_autostart(self, pool, enabled):
+        # type: (object, bool) -> List[Action]
+        """What the host's own boot mechanism needs changed so the pool does (not) come up at boot."""
         return []
 
-    def fix_volume(self, volume, permissions):
-        self._unsupported("changing volume permissions")
+    def plan_target(self, pool):
+        # type: (object) -> List[Action]
+        """Bring the target's permissions in line with the definition ("set mode/owner of /srv/p")."""
+        return []
+
+    def plan_create_volume(self, pool, spec):
+        # type: (object, VolumeSpec) -> List[Action]
+        """Make the volume spec asks for; one Action whose apply returns the clone method
+        (reflink, copy) or None. Refused here: no room, a bad name, a missing size ..."""
+        self._unsupported("creating volumes")
+
+    def plan_resize_volume(self, pool, volume, capacity):
+        # type: (object, object, int) -> List[Action]
+        """Resize volume to capacity bytes (shrinking is the manager's to allow)."""
+        self._unsupported("resizing volumes")
+
+    def plan_delete_volume(self, pool, volume, wipe=None):
+        # type: (object, object, Optional[str]) -> List[Action]
+        """Delete volume, after overwriting it with the wipe algorithm if one is given;
+        refused here while it is in use."""
+        self._unsupported("deleting volumes")
+
+    def plan_volume_permissions(self, pool, volume, permissions):
+        # type: (object, object, Permissions) -> List[Action]
+        """Bring the volume's permissions in line with permissions (the unset ones are left alone)."""
+        return []

@@ -13,6 +13,14 @@ from ansible_collections.poolcraft.storage.plugins.module_utils import _perms
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import PoolBackend
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._file_volumes import FileVolumes
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError
+from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
+
+
+def refuse_unless_empty(pool):
+    entries = os.listdir(pool.target_path) if os.path.isdir(pool.target_path) else []
+    if entries:
+        raise StorageError("pool %r: target.path %s is not empty (%d entries); delete its volumes first"
+                           % (pool.name, pool.target_path, len(entries)))
 
 
 class DirBackend(FileVolumes, PoolBackend):
@@ -22,37 +30,43 @@ class DirBackend(FileVolumes, PoolBackend):
     def is_built(self, pool):
         return os.path.isdir(pool.target_path)
 
-    def build_steps(self, pool, overwrite):
-        return [] if self.is_built(pool) else ["create %s" % pool.target_path]
-
-    def build(self, pool, overwrite):
+    def _make_directory(self, pool):
         # Only what is missing is made; an existing directory is kept as it is.
         os.makedirs(pool.target_path, 0o755, exist_ok=True)
         _perms.apply(pool.target_path, pool.permissions, self.runner)
 
-    def start(self, pool):
+    def plan_build(self, pool, overwrite):
+        if self.is_built(pool):
+            return []
+        return [Action("create %s" % pool.target_path, lambda: self._make_directory(pool))]
+
+    def _check_directory(self, pool):
         if not self.is_built(pool):
             raise NotFoundError("target.path %s of pool %r does not exist; set build: true to create it"
                                 % (pool.target_path, pool.name))
 
-    def stop(self, pool):
+    def plan_start(self, pool):
+        # the directory may be made by the build planned before this: looked for when started
+        return [Action("check %s" % pool.target_path, lambda: self._check_directory(pool))]
+
+    def plan_stop(self, pool):
         """Nothing to release for a directory."""
+        return []
 
-    def check_delete(self, pool):
-        entries = os.listdir(pool.target_path) if os.path.isdir(pool.target_path) else []
-        if entries:
-            raise StorageError("pool %r: target.path %s is not empty (%d entries); delete its volumes first"
-                               % (pool.name, pool.target_path, len(entries)))
-
-    def delete(self, pool):
+    def _remove_directory(self, pool):
         if os.path.isdir(pool.target_path):
-            self.check_delete(pool)
+            refuse_unless_empty(pool)  # again: something may have appeared since the plan
             os.rmdir(pool.target_path)
 
-    def target_drift(self, pool):
+    def plan_delete(self, pool):
+        refuse_unless_empty(pool)
+        return [Action("remove %s" % pool.target_path, lambda: self._remove_directory(pool))]
+
+    def plan_target(self, pool):
         if not self.is_built(pool):
             return []
-        return _perms.drift(pool.target_path, pool.permissions)
-
-    def fix_target(self, pool):
-        _perms.apply(pool.target_path, pool.permissions, self.runner)
+        drift = _perms.drift(pool.target_path, pool.permissions)
+        if not drift:
+            return []
+        return [Action("set %s of %s" % ("/".join(drift), pool.target_path),
+                       lambda: _perms.apply(pool.target_path, pool.permissions, self.runner))]

@@ -30,12 +30,14 @@ from typing import Tuple
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev, _perms, _sysfs
 from ansible_collections.poolcraft.storage.plugins.module_utils._blockdev import kernel_name, resolve
-from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import PoolBackend, PoolStatus
+from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import (
+    PoolBackend, PoolStatus, create_volume_words, delete_volume_words, resize_volume_words)
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._parted import Parted, Partx
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
 from ansible_collections.poolcraft.storage.plugins.module_utils._overwrite import overwrite
+from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
 from ansible_collections.poolcraft.storage.plugins.module_utils._units import human_size, round_up
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import Permissions, VolumeDef
 
@@ -261,29 +263,20 @@ class DiskBackend(PoolBackend):
 
     pool_type = "disk"
     volume_formats = ("none", "linux", "linux-swap", "linux-lvm", "linux-raid", "fat16", "fat32")
+    # none asks for no particular type: any partition satisfies it
+    any_volume_format = "none"
+    # the source's format is an image format; a partition's is its type
+    clone_keeps_format = False
     required_source = ("devices",)
-    needs_target_path = False
-
-    # -- the definition --------------------------------------------------------
-
-    def default_target_path(self, pool):
-        return DEV
-
-    def validate(self, pool):
-        super(DiskBackend, self).validate(pool)
-        if len(pool.source.devices) != 1:
-            raise ValidationError("source.devices", list(pool.source.devices), "disk pools take exactly one device")
-        fmt = pool.source.format
-        if fmt is not None and fmt not in LABELS:
-            raise ValidationError("source.format", fmt, "disk pools take gpt or dos (or nothing: the label there)")
-        if pool.target_path != DEV:
-            raise ValidationError("target.path", pool.target_path, "disk pools keep their volumes under /dev "
-                                  "(by-partuuid links or kernel nodes); leave it out or give /dev")
-        if pool.mount_options:
-            raise ValidationError("mount_options", list(pool.mount_options), "disk pools mount nothing")
-        if pool.permissions != Permissions():
-            raise ValidationError("target.permissions", pool.permissions.as_dict(),
-                                  "disk pools have no directory of their own; udev sets the nodes' permissions")
+    single_device = True
+    source_formats = tuple(LABELS)
+    source_formats_reason = "disk pools take gpt or dos (or nothing: the label there)"
+    fixed_target_path = DEV
+    fixed_target_reason = ("disk pools keep their volumes under /dev (by-partuuid links or kernel nodes); "
+                           "leave it out or give /dev")
+    takes_mount_options = False
+    no_target_permissions = "disk pools have no directory of their own; udev sets the nodes' permissions"
+    no_volume_permissions = "disk pools do not set permissions: udev sets those of partition nodes"
 
     @staticmethod
     def _device(pool):
@@ -325,7 +318,7 @@ class DiskBackend(PoolBackend):
         signatures = self._signatures(pool)
         return self._unbuilt(pool, label_of(signatures), signatures)
 
-    def build_steps(self, pool, overwrite):
+    def plan_build(self, pool, overwrite):
         state = _blockdev.inspect(self._device(pool), self.runner)
         if self._label_matches(pool, label_of(state.signatures)):
             return []
@@ -333,30 +326,44 @@ class DiskBackend(PoolBackend):
         if fmt is None:
             raise ValidationError("source.format", None, "set the partition table to make on %s (gpt or dos)" % state.path)
         _blockdev.ensure_writable(state, overwrite)
-        steps = ["erase %s signature on %s" % ("/".join(state.signatures), state.path)] if state.signatures else []
-        return steps + ["make a %s partition table on %s" % (fmt, state.path)]
+        erase = [Action("erase %s signature on %s" % ("/".join(state.signatures), state.path),
+                        lambda: self._erase(pool, overwrite))] if state.signatures else []
+        return erase + [Action("make a %s partition table on %s" % (fmt, state.path), lambda: self._mklabel(pool, overwrite))]
 
-    def build(self, pool, overwrite):
+    def _writable(self, pool, overwrite):
+        state = _blockdev.inspect(self._device(pool), self.runner)
+        # checked again here: the device may have changed since the plan
+        _blockdev.ensure_writable(state, overwrite)
+        return state
+
+    def _erase(self, pool, overwrite):
+        state = self._writable(pool, overwrite)
+        if state.signatures:
+            Wipefs(self.runner).erase_all(state.path)
+
+    def _mklabel(self, pool, overwrite):
         state = _blockdev.inspect(self._device(pool), self.runner)
         if self._label_matches(pool, label_of(state.signatures)):
             return
-        # checked again here: the device may have changed since the plan
         _blockdev.ensure_writable(state, overwrite)
         if state.signatures:
             Wipefs(self.runner).erase_all(state.path)
         Parted(self.runner).mklabel(state.path, LABELS[pool.source.format])
         self._settle(state.path)
 
-    def start(self, pool):
-        self._labelled(pool)
+    def plan_start(self, pool):
+        # the label may be made by the build planned before this: looked for when started
+        return [Action("check the partition table of %s" % self._device(pool), lambda: self._labelled(pool))]
 
-    def stop(self, pool):
+    def plan_stop(self, pool):
         """Nothing to release: the partitions stay as they are."""
+        return []
 
-    def check_delete(self, pool):
+    def _refuse_delete(self, pool):
+        """The disk's node, or None when it holds no table of the pool's; raise while it holds or serves anything."""
         layout = self._layout(pool)
         if not self._label_matches(pool, layout.label):
-            return
+            return None
         if layout.slots:
             raise StorageError("pool %r: %s still holds %d partitions; delete its volumes first"
                                % (pool.name, layout.node, len(layout.slots)))
@@ -364,10 +371,15 @@ class DiskBackend(PoolBackend):
         if state.in_use:
             raise StorageError("pool %r: %s is in use (%s); refusing to erase its partition table"
                                % (pool.name, layout.node, ", ".join(state.uses)))
+        return layout.node
 
-    def delete(self, pool):
+    def plan_delete(self, pool):
+        self._refuse_delete(pool)
+        return [Action("erase the partition table of %s" % self._device(pool), lambda: self._delete(pool))]
+
+    def _delete(self, pool):
         """Erase the (empty) partition table."""
-        self.check_delete(pool)
+        self._refuse_delete(pool)
         node = resolve(self._device(pool))
         Wipefs(self.runner).erase_all(node)
         self._settle(node)
@@ -504,23 +516,6 @@ class DiskBackend(PoolBackend):
             slot = next((slot for slot in layout.slots if self._node_of(layout, slot) == real), None)
         return None if slot is None else slot.volume
 
-    def format_matches(self, asked, found):
-        # none asks for no particular type: any partition satisfies it
-        return asked == "none" or asked == found
-
-    def clone_format(self, source_format):
-        # the source's format is an image format; a partition's is its type
-        return self.default_volume_format
-
-    def check_volume_options(self, params, spec):
-        super(DiskBackend, self).check_volume_options(params, spec)
-        if spec.backing is not None:
-            raise ValidationError("backing_store", params.get("backing_store"),
-                                  "disk pools have no overlays: a partition is raw storage")
-        if any(value is not None for value in (params.get("permissions") or {}).values()):
-            raise ValidationError("permissions", params["permissions"],
-                                  "disk pools do not set permissions: udev sets those of partition nodes")
-
     # -- creating ----------------------------------------------------------------------
 
     def _new_size(self, pool, spec):
@@ -563,11 +558,16 @@ class DiskBackend(PoolBackend):
                                   % (human_size(size), layout.node, human_size(largest)))
         return number, place.start, place.start + size - 1
 
-    def check_create_volume(self, pool, spec):
+    def plan_create_volume(self, pool, spec):
+        if spec.backing is not None:
+            raise ValidationError("backing_store", spec.as_given("backing_store"),
+                                  "disk pools have no overlays: a partition is raw storage")
         self._plan_new(pool, self._labelled(pool), spec)
+        return [Action(create_volume_words(spec), lambda: self._create_volume(pool, spec))]
 
-    def create_volume(self, pool, spec):
+    def _create_volume(self, pool, spec):
         layout = self._labelled(pool)
+        # placed again: the table may have changed since the plan
         _number, start, end = self._plan_new(pool, layout, spec)
         parted = Parted(self.runner)
         fs_type, flag = MAKE[spec.format]
@@ -592,7 +592,7 @@ class DiskBackend(PoolBackend):
             raise StorageError("volume %r (%s) is gone from %s" % (volume.name, volume.key, layout.node))
         return slot
 
-    def check_resize(self, pool, volume, capacity):
+    def _refuse_resize(self, pool, volume, capacity):
         layout = self._labelled(pool)
         slot = self._slot_of(layout, volume)
         if capacity < slot.size:
@@ -612,15 +612,19 @@ class DiskBackend(PoolBackend):
                                   "the free space after it" % (volume.name, room, human_size(room)))
         return slot
 
-    def resize_volume(self, pool, volume, capacity, shrink):
-        slot = self.check_resize(pool, volume, capacity)
+    def plan_resize_volume(self, pool, volume, capacity):
+        self._refuse_resize(pool, volume, capacity)
+        return [Action(resize_volume_words(volume, capacity), lambda: self._resize(pool, volume, capacity))]
+
+    def _resize(self, pool, volume, capacity):
+        slot = self._refuse_resize(pool, volume, capacity)
         node = resolve(self._device(pool))
         Parted(self.runner).resizepart(node, slot.number, slot.start + capacity - 1)
         self._settle(node)
 
     # -- deleting -------------------------------------------------------------------------
 
-    def check_delete_volume(self, pool, volume):
+    def _refuse_delete_volume(self, pool, volume):
         layout = self._labelled(pool)
         slot = self._slot_of(layout, volume)
         if slot.kind == "extended" and any(other.kind == "logical" for other in layout.slots):
@@ -633,8 +637,12 @@ class DiskBackend(PoolBackend):
                                % (volume.name, node, ", ".join(state.uses)))
         return layout, slot, node
 
-    def delete_volume(self, pool, volume, wipe=None):
-        layout, slot, node = self.check_delete_volume(pool, volume)
+    def plan_delete_volume(self, pool, volume, wipe=None):
+        self._refuse_delete_volume(pool, volume)
+        return [Action(delete_volume_words(volume, wipe), lambda: self._delete_volume(pool, volume, wipe))]
+
+    def _delete_volume(self, pool, volume, wipe):
+        layout, slot, node = self._refuse_delete_volume(pool, volume)
         if wipe and slot.kind != "extended":
             # O_EXCL: the kernel refuses while anything mounts or holds the partition
             overwrite(node, wipe, expected_size=slot.size, exclusive=True)

@@ -13,9 +13,11 @@ import os
 import stat
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _image_header, _perms
-from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import PoolStatus
+from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import (
+    FILE_ONLY_VOLUME_OPTIONS, PoolStatus, create_volume_words, delete_volume_words, resize_volume_words)
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._overwrite import overwrite
+from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, VolumeDef
 
@@ -59,24 +61,30 @@ class FileVolumes(object):
 
     volume_formats = ("raw", "qcow2", "vmdk")
 
-    def check_volume_options(self, params, spec):
+    volume_options = FILE_ONLY_VOLUME_OPTIONS
+
+    @staticmethod
+    def _refuse_options(spec):
+        """The rules of each image format (qemu-img's own limits), with the task's own values."""
         fmt = spec.format
         allowed = PREALLOCATION.get(fmt, ("off",))
         if spec.preallocation and spec.preallocation not in allowed:
             raise ValidationError("preallocation", spec.preallocation, "%s volumes allow %s" % (fmt, ", ".join(allowed)))
         for option in ("cluster_size", "compat", "lazy_refcounts"):
-            if params.get(option) is not None and fmt != "qcow2":
-                raise ValidationError(option, params[option], "only qcow2 volumes have it, not %s" % fmt)
+            if getattr(spec, option) is not None and fmt != "qcow2":
+                raise ValidationError(option, spec.as_given(option), "only qcow2 volumes have it, not %s" % fmt)
         if spec.allocation is not None:
             if fmt != "raw":
-                raise ValidationError("allocation", params["allocation"], "only raw volumes take an allocation; use preallocation for %s" % fmt)
+                raise ValidationError("allocation", spec.as_given("allocation"),
+                                      "only raw volumes take an allocation; use preallocation for %s" % fmt)
             if spec.capacity is not None and spec.allocation > spec.capacity:
-                raise ValidationError("allocation", params["allocation"], "larger than capacity")
+                raise ValidationError("allocation", spec.as_given("allocation"), "larger than capacity")
         if spec.backing and fmt == "raw":
-            raise ValidationError("backing_store", params["backing_store"], "raw volumes cannot have a backing store; use qcow2")
+            raise ValidationError("backing_store", spec.as_given("backing_store"),
+                                  "raw volumes cannot have a backing store; use qcow2")
 
     @property
-    def qemu_img(self):
+    def _qemu_img(self):
         return QemuImg(self.runner)
 
     def _statvfs_status(self, pool, volume_count):
@@ -115,7 +123,7 @@ class FileVolumes(object):
             header = _image_header.probe(handle, st.st_size)
         fmt, capacity = header.format, header.capacity
         if header.needs_qemu_img:
-            info = self.qemu_img.info(path, header.format)
+            info = self._qemu_img.info(path, header.format)
             capacity = int(info["virtual-size"])
         backing = []
         if header.backing_path:
@@ -141,7 +149,11 @@ class FileVolumes(object):
 
     # -- changes -------------------------------------------------------------
 
-    def create_volume(self, pool, spec):
+    def plan_create_volume(self, pool, spec):
+        self._refuse_options(spec)
+        return [Action(create_volume_words(spec), lambda: self._create_volume(pool, spec))]
+
+    def _create_volume(self, pool, spec):
         final = self.volume_path(pool, spec.name)
         temp = os.path.join(pool.target_path, TEMP_PREFIX + spec.name)
         if os.path.lexists(temp):
@@ -171,9 +183,9 @@ class FileVolumes(object):
 
     def _create(self, temp, spec):
         backing = spec.backing
-        self.qemu_img.create(temp, spec.format, spec.capacity, self._create_options(spec),
-                             backing=backing.path if backing else None,
-                             backing_format=backing.format if backing else None)
+        self._qemu_img.create(temp, spec.format, spec.capacity, self._create_options(spec),
+                              backing=backing.path if backing else None,
+                              backing_format=backing.format if backing else None)
         if spec.allocation:
             with open(temp, "r+b") as handle:
                 os.posix_fallocate(handle.fileno(), 0, spec.allocation)
@@ -186,21 +198,27 @@ class FileVolumes(object):
         if same and reflink(source.path, temp):
             method = "reflink"
         else:
-            self.qemu_img.convert(source.path, source.format, temp, spec.format, self._create_options(spec))
+            self._qemu_img.convert(source.path, source.format, temp, spec.format, self._create_options(spec))
         if spec.capacity and spec.capacity > source.capacity:
-            self.qemu_img.resize(temp, spec.format, spec.capacity)
+            self._qemu_img.resize(temp, spec.format, spec.capacity)
         return method
 
-    def resize_volume(self, pool, volume, capacity, shrink):
-        self.qemu_img.resize(volume.path, volume.format, capacity, shrink=shrink)
+    def plan_resize_volume(self, pool, volume, capacity):
+        return [Action(resize_volume_words(volume, capacity),
+                       lambda: self._qemu_img.resize(volume.path, volume.format, capacity, shrink=capacity < volume.capacity))]
 
-    def delete_volume(self, pool, volume, wipe=None):
+    def plan_delete_volume(self, pool, volume, wipe=None):
+        return [Action(delete_volume_words(volume, wipe), lambda: self._delete_volume(volume, wipe))]
+
+    @staticmethod
+    def _delete_volume(volume, wipe):
         if wipe:
             overwrite(volume.path, wipe)
         os.unlink(volume.path)
 
-    def volume_drift(self, volume, permissions):
-        return _perms.drift(volume.path, permissions)
-
-    def fix_volume(self, volume, permissions):
-        _perms.apply(volume.path, permissions, self.runner)
+    def plan_volume_permissions(self, pool, volume, permissions):
+        drift = _perms.drift(volume.path, permissions)
+        if not drift:
+            return []
+        return [Action("set %s of volume %r" % ("/".join(drift), volume.name),
+                       lambda: _perms.apply(volume.path, permissions, self.runner))]

@@ -30,7 +30,8 @@ from collections import namedtuple
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev
 from ansible_collections.poolcraft.storage.plugins.module_utils._blockdev import device_number
-from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import PoolBackend, PoolStatus
+from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import (
+    PoolBackend, PoolStatus, create_volume_words, delete_volume_words, resize_volume_words)
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._lvm import Lvm
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
@@ -62,7 +63,14 @@ class LogicalBackend(PoolBackend):
 
     pool_type = "logical"
     volume_formats = ("raw",)
+    volume_options = ()
     pool_options = ("thin_pool",)
+    source_formats = ("lvm2",)
+    source_formats_reason = "logical pools are lvm2"
+    fixed_target_path = "/dev/{source_name}"
+    fixed_target_reason = "the volumes of a logical pool are at {path} (LVM makes them there)"
+    no_target_permissions = "{path} belongs to LVM and udev; logical pools cannot set it"
+    no_volume_permissions = "an LV is a device node whose owner and mode udev sets; logical pools cannot set them"
     # a VG takes and gives up PVs while its LVs are in use
     source_changes_while_running = True
 
@@ -74,21 +82,11 @@ class LogicalBackend(PoolBackend):
     def vg_name(pool):
         return pool.source.name or pool.name
 
-    def default_target_path(self, pool):
-        return "/dev/" + self.vg_name(pool)
-
     def validate(self, pool):
+        # the VG's name first: the fixed target path is made of it
+        check_lvm_name(self.vg_name(pool), "source.name" if pool.source.name else
+                       "name (the volume group, as source.name is not set)")
         super(LogicalBackend, self).validate(pool)
-        vg = self.vg_name(pool)
-        check_lvm_name(vg, "source.name" if pool.source.name else "name (the volume group, as source.name is not set)")
-        if pool.target_path != "/dev/" + vg:
-            raise ValidationError("target.path", pool.target_path,
-                                  "the volumes of a logical pool are at /dev/%s (LVM makes them there)" % vg)
-        if pool.source.format not in (None, "lvm2"):
-            raise ValidationError("source.format", pool.source.format, "logical pools are lvm2")
-        if any(value is not None for value in pool.permissions.as_dict().values()):
-            raise ValidationError("target.permissions", pool.permissions.as_dict(),
-                                  "/dev/%s belongs to LVM and udev; logical pools cannot set it" % vg)
         if pool.thin_pool is not None:
             check_lvm_name(pool.thin_pool.name, "thin_pool.name", lv=True)
 
@@ -132,13 +130,8 @@ class LogicalBackend(PoolBackend):
     def unbuilt_reason(self, pool):
         return "volume group %s does not exist" % self.vg_name(pool)
 
-    def build_steps(self, pool, overwrite):
-        return [change.description for change in self._changes(pool, overwrite)]
-
-    def build(self, pool, overwrite):
-        # planned again: the devices may have changed since the plan
-        for change in self._changes(pool, overwrite):
-            change.apply()
+    def plan_build(self, pool, overwrite):
+        return self._changes(pool, overwrite)
 
     def _changes(self, pool, overwrite):
         """The Actions that make the VG (and its thin pool) what the definition says."""
@@ -154,7 +147,7 @@ class LogicalBackend(PoolBackend):
             autostart = bool(self.settings.get("autostart"))
             changes.append(Action("create volume group %s on %s (LVM autoactivation %s)"
                                   % (name, ", ".join(paths), "on" if autostart else "off"),
-                                  lambda: self.lvm.vgcreate(name, paths, autostart)))
+                                  lambda: self._vgcreate(name, paths, autostart)))
             lvs = {}
         else:
             changes = self._device_changes(pool, vg, listed, pvs, overwrite) if listed else []
@@ -176,10 +169,29 @@ class LogicalBackend(PoolBackend):
             _blockdev.ensure_writable(state, overwrite, "source.devices")
             if state.signatures:
                 changes.append(Action("erase %s signature on %s" % ("/".join(state.signatures), device.path),
-                                      lambda path=device.path: Wipefs(self.runner).erase_all(path)))
+                                      lambda path=device.path: self._erase(path, overwrite)))
             changes.append(Action("make %s a physical volume" % device.path,
-                                  lambda path=device.path: self.lvm.pvcreate([path])))
+                                  lambda path=device.path: self._pvcreate(path, overwrite)))
         return changes
+
+    def _writable(self, path, overwrite):
+        """The device as it is now: the plan may be minutes old."""
+        state = _blockdev.inspect(path, self.runner)
+        _blockdev.ensure_writable(state, overwrite, "source.devices")
+        return state
+
+    def _erase(self, path, overwrite):
+        if self._writable(path, overwrite).signatures:
+            Wipefs(self.runner).erase_all(path)
+
+    def _pvcreate(self, path, overwrite):
+        self._writable(path, overwrite)
+        self.lvm.pvcreate([path])
+
+    def _vgcreate(self, name, paths, autostart):
+        if self.lvm.volume_group(name) is not None:
+            raise StorageError("volume group %s appeared since the plan; nothing more was done" % name)
+        self.lvm.vgcreate(name, paths, autostart)
 
     def _device_changes(self, pool, vg, listed, pvs, overwrite):
         """Add the listed devices the VG lacks; take out its PVs that are not listed (remove_devices)."""
@@ -231,21 +243,35 @@ class LogicalBackend(PoolBackend):
 
     # -- running -------------------------------------------------------------------------
 
-    def start(self, pool):
+    def plan_start(self, pool):
+        # the VG may be made by the build planned before this: looked for when started
+        return [Action("activate volume group %s" % self.vg_name(pool), lambda: self._activate(pool))]
+
+    def _activate(self, pool):
         if not self.is_built(pool):
             raise StorageError("pool %r is not built (%s); set build: true" % (pool.name, self.unbuilt_reason(pool)))
         self.lvm.activate(self.vg_name(pool), True)
 
-    def stop(self, pool):
+    def _refuse_open(self, pool):
+        """False when the VG is gone (nothing to deactivate); raise while a volume is open."""
         name = self.vg_name(pool)
         if self.lvm.volume_group(name) is None:
-            return  # nothing left to deactivate
+            return False
         # a thin pool and its sub-LVs are open while any thin LV is active: only volumes count
         busy = sorted(lv.name for lv in self.lvm.logical_volumes(name) if lv.open and lv.is_public)
         if busy:
             raise StorageError("pool %r: logical volumes %s of volume group %s are open; refusing to stop it"
                                % (pool.name, ", ".join(busy), name))
-        self.lvm.activate(name, False)
+        return True
+
+    def plan_stop(self, pool):
+        if not self._refuse_open(pool):
+            return []
+        return [Action("deactivate volume group %s" % self.vg_name(pool), lambda: self._deactivate(pool))]
+
+    def _deactivate(self, pool):
+        if self._refuse_open(pool):
+            self.lvm.activate(self.vg_name(pool), False)
 
     def _autoactivation_change(self, pool, enabled):
         """The VG whose autoactivation flag must change, or None.
@@ -262,18 +288,19 @@ class LogicalBackend(PoolBackend):
             return None
         return vg
 
-    def autostart_steps(self, pool, enabled):
+    def plan_autostart(self, pool, enabled):
         vg = self._autoactivation_change(pool, enabled)
         if vg is None:
             return []
-        return ["%s LVM autoactivation of volume group %s" % ("enable" if enabled else "disable", vg.name)]
+        return [Action("%s LVM autoactivation of volume group %s" % ("enable" if enabled else "disable", vg.name),
+                       lambda: self._set_autoactivation(pool, enabled))]
 
-    def set_autostart(self, pool, enabled):
+    def _set_autoactivation(self, pool, enabled):
         vg = self._autoactivation_change(pool, enabled)
         if vg is not None:
             self.lvm.set_autoactivation(vg.name, enabled)
 
-    def check_delete(self, pool):
+    def _refuse_foreign_lvs(self, pool):
         name = self.vg_name(pool)
         thin = pool.thin_pool.name if pool.thin_pool else None
         others = sorted(lv.name for lv in self._lvs(pool).values()
@@ -282,12 +309,16 @@ class LogicalBackend(PoolBackend):
             raise StorageError("pool %r: volume group %s still holds %s; remove them before purge"
                                % (pool.name, name, ", ".join(others)))
 
-    def delete(self, pool):
+    def plan_delete(self, pool):
+        self._refuse_foreign_lvs(pool)
+        return [Action("remove volume group %s" % self.vg_name(pool), lambda: self._delete(pool))]
+
+    def _delete(self, pool):
         """vgremove (after the pool's own thin pool), then pvremove of the PVs it had."""
         name = self.vg_name(pool)
         if self.lvm.volume_group(name) is None:
             return
-        self.check_delete(pool)
+        self._refuse_foreign_lvs(pool)
         devices = sorted(pv.name for pv in self.lvm.physical_volumes() if pv.vg == name)
         if pool.thin_pool is not None and pool.thin_pool.name in self._lvs(pool):
             self.lvm.lvremove(name, pool.thin_pool.name)
@@ -310,14 +341,6 @@ class LogicalBackend(PoolBackend):
             return super(LogicalBackend, self).round_capacity(pool, size)
         return round_up(size, vg.extent_size)
 
-    def check_volume_options(self, params, spec):
-        super(LogicalBackend, self).check_volume_options(params, spec)
-        check_lvm_name(spec.name, "name", lv=True)
-        perms = params.get("permissions") or {}
-        if any(value is not None for value in perms.values()):
-            raise ValidationError("permissions", perms, "an LV is a device node whose owner and mode udev sets; "
-                                                        "logical pools cannot set them")
-
     def volume_path(self, pool, name):
         return os.path.join(pool.target_path, name)
 
@@ -338,8 +361,10 @@ class LogicalBackend(PoolBackend):
         lv = self._lvs(pool).get(name)
         return self._volume(pool, lv) if lv is not None and lv.is_public else None
 
-    def check_create_volume(self, pool, spec):
+    def plan_create_volume(self, pool, spec):
+        check_lvm_name(spec.name, "name", lv=True)
         self._plan_volume(pool, spec, self._lvs(pool))
+        return [Action(create_volume_words(spec), lambda: self._create_volume(pool, spec))]
 
     def _plan_volume(self, pool, spec, lvs):
         """(origin LV or None, size): what create_volume makes; refusals raised here, at plan time."""
@@ -369,8 +394,9 @@ class LogicalBackend(PoolBackend):
                                                          "the same pool (volume group %s)" % self.vg_name(pool))
         return origin
 
-    def create_volume(self, pool, spec):
+    def _create_volume(self, pool, spec):
         name, lvs = self.vg_name(pool), self._lvs(pool)
+        # planned again: the VG may have changed since the plan
         origin, size = self._plan_volume(pool, spec, lvs)
         if origin is not None:
             self.lvm.create_snapshot(name, origin.name, spec.name, size)
@@ -397,14 +423,29 @@ class LogicalBackend(PoolBackend):
         QemuImg(self.runner).convert_into(spec.clone.path, spec.clone.format, target,
                                           target_is_zero=pool.thin_pool is not None)
 
-    def resize_volume(self, pool, volume, capacity, shrink):
-        self.lvm.resize(self.vg_name(pool), volume.name, capacity, shrink)
+    def plan_resize_volume(self, pool, volume, capacity):
+        return [Action(resize_volume_words(volume, capacity),
+                       lambda: self.lvm.resize(self.vg_name(pool), volume.name, capacity, capacity < volume.capacity))]
 
-    def delete_volume(self, pool, volume, wipe=None):
-        name, lvs = self.vg_name(pool), self._lvs(pool)
-        lv = lvs.get(volume.name)
+    def plan_delete_volume(self, pool, volume, wipe=None):
+        self._refuse_delete(pool, volume, wipe)
+        return [Action(delete_volume_words(volume, wipe), lambda: self._delete_volume(pool, volume, wipe))]
+
+    def _delete_volume(self, pool, volume, wipe):
+        # checked again: the LV may have been opened since the plan
+        lv = self._refuse_delete(pool, volume, wipe)
         if lv is None:
             return
+        if wipe:
+            overwrite(self.volume_path(pool, lv.name), wipe)
+        self.lvm.lvremove(self.vg_name(pool), lv.name)
+
+    def _refuse_delete(self, pool, volume, wipe):
+        """The LV of the volume, or None when it is gone; raise what would make the delete fail."""
+        lvs = self._lvs(pool)
+        lv = lvs.get(volume.name)
+        if lv is None:
+            return None
         if lv.open:
             raise StorageError("volume %r (%s) is open; refusing to delete it" % (volume.name, volume.path))
         snapshots = sorted(other.name for other in lvs.values() if other.origin == lv.name and not other.is_thin)
@@ -412,10 +453,10 @@ class LogicalBackend(PoolBackend):
             raise StorageError("volume %r has snapshots (%s) that LVM would delete with it; delete them first"
                                % (volume.name, ", ".join(snapshots)))
         if wipe:
-            self._wipe(pool, lv, lvs, wipe)
-        self.lvm.lvremove(name, lv.name)
+            self._refuse_wipe(pool, lv, lvs)
+        return lv
 
-    def _wipe(self, pool, lv, lvs, algorithm):
+    def _refuse_wipe(self, pool, lv, lvs):
         path = self.volume_path(pool, lv.name)
         if not lv.active or not os.path.exists(path):
             raise StorageError("wipe needs the LV active, and %s is not (the pool is stopped, or LVM activation is off "
@@ -427,4 +468,3 @@ class LogicalBackend(PoolBackend):
             if needed > free:
                 raise StorageError("wiping %s would write %s into thin pool %s, which has %s free; nothing was deleted"
                                    % (path, human_size(needed), lv.pool, human_size(free)))
-        overwrite(path, algorithm)

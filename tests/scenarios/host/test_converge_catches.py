@@ -17,22 +17,23 @@ import pytest
 import fingerprints
 import harness
 
-from ansible_collections.poolcraft.storage.plugins.module_utils._backends import BACKENDS
+from ansible_collections.poolcraft.storage.plugins.module_utils._backends import BACKENDS, backend_class
+from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
 
 
 def _acts_while_planning(original):
-    def build_steps(self, pool, overwrite=False):
-        steps = original(self, pool, overwrite)
-        if steps:
-            self.build(pool, overwrite)  # the defect: planning does the work
-        return steps
-    return build_steps
+    def plan_build(self, pool, overwrite=False):
+        actions = original(self, pool, overwrite)
+        for action in actions:
+            action.apply()  # the defect: planning does the work
+        return actions
+    return plan_build
 
 
 def _always_finds_work(original):
-    def build_steps(self, pool, overwrite=False):
-        return original(self, pool, overwrite) or ["build again"]  # the defect: never done
-    return build_steps
+    def plan_build(self, pool, overwrite=False):
+        return original(self, pool, overwrite) or [Action("build again", lambda: None)]  # the defect: never done
+    return plan_build
 
 
 def _pool_case(pool_type, scratch, store, loop_device, lvm_system):
@@ -62,11 +63,11 @@ def _pool_case(pool_type, scratch, store, loop_device, lvm_system):
                          ids=["sound", "acts-while-planning", "always-finds-work"])
 def test_converge_catches_broken_backends(pool_type, defect, scratch, store, loop_device, lvm_system, monkeypatch):
     args, fingerprint = _pool_case(pool_type, scratch, store, loop_device, lvm_system)
-    backend = BACKENDS[pool_type]
+    backend = backend_class(pool_type)
     if defect is None:
         harness.converge("storage_pool", args, fingerprint)
         return
-    monkeypatch.setattr(backend, "build_steps", defect(backend.build_steps))
+    monkeypatch.setattr(backend, "plan_build", defect(backend.plan_build))
     with pytest.raises(AssertionError) as caught:
         harness.converge("storage_pool", args, fingerprint)
     expected = "changed the storage" if defect is _acts_while_planning else "second run"

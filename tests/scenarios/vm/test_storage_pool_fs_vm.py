@@ -221,9 +221,9 @@ def test_fs_pool_life_cycle(vm_disk, scratch, store):
 
         # -- stop: refused while a volume is open, then done ------------------------------------
         holder = Holder(os.path.join(target, "disk.qcow2"))
-        # (check mode plans the stop: the busy mount is found when it is done)
+        # refused while planning: check mode says what the real run says
         busy = harness.refused("storage_pool", dict(store, name=POOL, state="stopped", fstab=fstab), probe.fingerprint,
-                               "busy", target, check=False)
+                               "busy", target)
         assert not busy.changed
         holder.end()
         real, before, after = probe.scenario(dict(state="stopped", fstab=fstab))

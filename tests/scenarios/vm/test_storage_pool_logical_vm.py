@@ -174,13 +174,19 @@ def thick(sc, disk):
     assert run["clone_method"] == "copy"
     assert run["volume"]["capacity"] == 20 * MIB
 
-    # stop: refused while a volume is open (in a process of its own), then done
+    # stop and delete: refused while a volume is open (in a process of its own), then done
     holder = Holder("/dev/pcthick/data")
+    copy_holder = Holder("/dev/pcthick/copy")
+    sc.holders.append(copy_holder)
     sc.holders.append(holder)
-    # (check mode plans the stop: the open volume is found when it is done)
+    # refused while planning: check mode says what the real run says
     harness.refused("storage_pool", sc.args(name="pcthick", state="stopped"), sc.state(),
-                    "'pcthick'", "logical volumes data of volume group pcthick are open", check=False)
+                    "'pcthick'", "logical volumes data of volume group pcthick are open")
+    # and so is deleting the open volume, in check mode as for real
+    harness.refused("storage_volume", sc.args(pool="pcthick", name="copy", state="absent"),
+                    sc.state(copy=lambda: lv_digest("/dev/pcthick/copy")), "'copy'", "is open; refusing to delete it")
     holder.end()
+    copy_holder.end()
     sc.pool(name="pcthick", state="stopped")
     assert lvs("pcthick", "lv_active") == ""
     assert not os.path.exists("/dev/pcthick/data")
@@ -237,10 +243,10 @@ def thin(sc, disk):
     sc.volume(pool="pcthin", name="t1", capacity="300MiB")
 
     # a wipe that would overfill the thin pool is refused, the volume kept
-    # (check mode plans the delete: the room in the thin pool is measured when it is done)
+    # refused while planning: check mode says what the real run says
     harness.refused("storage_volume", sc.args(pool="pcthin", name="t1snap", state="absent", wipe="zero"),
                     sc.state(snap=lambda: lv_digest("/dev/pcthin/t1snap")),
-                    "wiping /dev/pcthin/t1snap would write", "into thin pool tp", "nothing was deleted", check=False)
+                    "wiping /dev/pcthin/t1snap would write", "into thin pool tp", "nothing was deleted")
 
     for name in ("t1snap", "t1"):
         sc.call("storage_volume", pool="pcthin", name=name, state="absent")

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import importlib
 import json
 import os
 import shutil
@@ -356,3 +357,26 @@ def test_interrupted_run_leftover_is_replaced_and_never_listed(env, fake_runner)
             actions[0].apply()
     assert not os.path.exists(leftover)
     assert not os.path.exists(path)
+
+
+@pytest.mark.parametrize("backend_name", ["LogicalBackend", "DiskBackend"])
+def test_a_clone_source_is_sized_by_qemu_img_whatever_the_pool_type(backend_name, fake_runner, tmp_path):
+    # block pool types have no qemu-img of their own: the manager asks qemu-img itself, so a
+    # VDI (QED, VHDX, VPC, VMDK descriptor: formats the header reader cannot size) clones in
+    from ansible_collections.poolcraft.storage.plugins.module_utils import _backends
+    from ansible_collections.poolcraft.storage.plugins.module_utils._volume import _PoolRef
+
+    source = tmp_path / "src.vdi"
+    source.write_bytes(b"\0" * 64 + b"\x7f\x10\xda\xbe" + b"\0" * 444)
+    runner = fake_runner("qemu_img/info_vdi", skip=1)
+    module = importlib.import_module("%s._%s" % (_backends.__name__, backend_name[:-len("Backend")].lower()))
+    backend = getattr(module, backend_name)(runner)
+
+    class Stored(object):
+        definition = None
+
+    manager = VolumeManager({"clone_from": {"path": str(source), "format": None}}, runner, None)
+    manager.pool = _PoolRef(Stored(), backend)
+    clone = manager._clone_source()
+    assert (clone.format, clone.capacity) == ("vdi", 3 * MI)
+    assert len(runner.calls) == 1

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: poolcraft.storage contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The hooks of PoolBackend that block pool types override, and their defaults."""
+"""The contract of PoolBackend: its class data, its planning operations and their defaults."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -9,10 +9,11 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import PoolBackend, VolumeSpec
+from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import OPERATIONS, PoolBackend, VolumeSpec
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._dir import DirBackend
-from ansible_collections.poolcraft.storage.plugins.module_utils._errors import ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._xml import PoolDef, ThinPool
+from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotSupportedError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._volume import VolumeManager
+from ansible_collections.poolcraft.storage.plugins.module_utils._xml import Permissions, PoolDef, PoolSource, ThinPool
 
 UUID = "6f1c2a3b-1234-4abc-8def-0123456789ab"
 
@@ -45,26 +46,37 @@ def test_volume_name_at_matches_only_the_target_directory():
 def test_default_target_path_is_none_unless_the_type_has_one():
     assert BlockBackend(None).default_target_path(pool()) is None
 
+    class Fixed(BlockBackend):
+        fixed_target_path = "/dev/{source_name}"
+    assert Fixed(None).default_target_path(pool()) == "/dev/p"
+    assert Fixed(None).default_target_path(pool(source=PoolSource(name="vg0"))) == "/dev/vg0"
+
+
+def refuse_options(backend, params):
+    VolumeManager(params, None, None)._refuse_options(backend)
+
 
 @pytest.mark.parametrize("option,value", [("preallocation", "full"), ("cluster_size", "64K"), ("compat", "1.1"),
                                           ("lazy_refcounts", True), ("allocation", "1G")])
 def test_image_file_options_are_refused_by_name_where_volumes_are_not_files(option, value):
     with pytest.raises(ValidationError) as err:
-        BlockBackend(None).check_volume_options({option: value}, VolumeSpec(name="v", format="raw", capacity=1 << 20))
+        refuse_options(BlockBackend(None), {option: value})
     assert err.value.option == option
     assert "block pools do not take it" in str(err.value)
 
 
 def test_image_file_options_pass_where_volumes_are_files():
+    refuse_options(DirBackend(None), {"preallocation": "metadata", "cluster_size": "64K"})
     spec = VolumeSpec(name="v", format="qcow2", capacity=1 << 20, preallocation="metadata", cluster_size=65536)
-    DirBackend(None).check_volume_options({"preallocation": "metadata", "cluster_size": "64K"}, spec)
+    planned = DirBackend(None).plan_create_volume(pool(), spec)
+    assert [action.description for action in planned] == ["create qcow2 volume 'v' of 1.0 MiB"]
 
 
-def test_file_rules_still_hold_for_files():
+def test_file_rules_still_hold_for_files_and_name_the_value_as_the_task_gave_it():
     with pytest.raises(ValidationError) as err:
-        DirBackend(None).check_volume_options({"allocation": "2M"},
-                                              VolumeSpec(name="v", format="raw", capacity=1 << 20, allocation=2 << 20))
-    assert err.value.option == "allocation"
+        DirBackend(None).plan_create_volume(pool(), VolumeSpec(name="v", format="raw", capacity=1 << 20, allocation=2 << 20,
+                                                               given={"allocation": "2M"}))
+    assert err.value.option == "allocation" and err.value.value == "2M"
 
 
 def test_thin_pool_is_refused_by_types_without_one():
@@ -74,15 +86,77 @@ def test_thin_pool_is_refused_by_types_without_one():
     assert "dir pools have no thin pool" in str(err.value)
 
 
-def test_plan_time_checks_accept_by_default_and_formats_must_be_equal():
+class Strict(BlockBackend):
+    """Every per-type rule the class data can say."""
+    pool_type = "strict"
+    required_source = ("devices",)
+    single_device = True
+    source_formats = ("lbl",)
+    source_formats_reason = "strict pools are lbl"
+    fixed_target_path = "/dev"
+    fixed_target_reason = "strict volumes are under {path}"
+    takes_mount_options = False
+    no_target_permissions = "nothing to set at {path}"
+
+
+@pytest.mark.parametrize("changes, option, words", [
+    ({"source": PoolSource()}, "source.devices", "strict pools need it"),
+    ({"source": PoolSource(devices=("/dev/a", "/dev/b"))}, "source.devices", "strict pools take exactly one device"),
+    ({"source": PoolSource(devices=("/dev/a",), format="gpt")}, "source.format", "strict pools are lbl"),
+    ({"target_path": "/srv"}, "target.path", "strict volumes are under /dev"),
+    ({"mount_options": ("ro",)}, "mount_options", "strict pools mount nothing"),
+    ({"permissions": Permissions(mode=0o700)}, "target.permissions", "nothing to set at /dev"),
+])
+def test_class_data_rules_are_checked_by_validate(changes, option, words):
+    good = pool(target_path="/dev", source=PoolSource(devices=("/dev/a",), format="lbl"))
+    Strict(None).validate(good)
+    with pytest.raises(ValidationError) as err:
+        Strict(None).validate(good.with_changes(**changes))
+    assert err.value.option == option and words in str(err.value)
+
+
+def test_formats_must_be_equal_unless_the_type_has_an_any_format():
     backend = BlockBackend(None)
-    spec = VolumeSpec(name="v", format="raw", capacity=1 << 20)
-    assert backend.check_create_volume(pool(), spec) is None
-    assert backend.check_resize(pool(), None, 1 << 21) is None
-    assert backend.check_delete_volume(pool(), None) is None
     assert backend.format_matches("raw", "raw")
     assert not backend.format_matches("raw", "qcow2")
     assert backend.clone_format("qcow2") == "qcow2"
+
+
+@pytest.mark.parametrize("operation, call", [
+    ("build", lambda b: b.plan_build(None, False)),
+    ("start", lambda b: b.plan_start(None)),
+    ("stop", lambda b: b.plan_stop(None)),
+    ("delete", lambda b: b.plan_delete(None)),
+    ("creating volumes", lambda b: b.plan_create_volume(None, None)),
+    ("resizing volumes", lambda b: b.plan_resize_volume(None, None, 1)),
+    ("deleting volumes", lambda b: b.plan_delete_volume(None, None)),
+])
+def test_planning_operations_not_overridden_refuse_when_planned(operation, call):
+    with pytest.raises(NotSupportedError) as caught:
+        call(BlockBackend(None))
+    assert str(caught.value) == "block pools do not support %s" % operation
+
+
+def test_planning_defaults_change_nothing_and_supports_follows_overrides():
+    backend = BlockBackend(None)
+    assert backend.plan_autostart(pool(), True) == []
+    assert backend.plan_target(pool()) == []
+    assert backend.plan_volume_permissions(pool(), None, Permissions()) == []
+    assert not BlockBackend.supports("plan_build")
+    assert all(DirBackend.supports(operation) for operation in OPERATIONS)
+    with pytest.raises(ValueError):
+        DirBackend.supports("build_steps")
+
+
+def test_no_check_or_steps_hooks_remain():
+    from ansible_collections.poolcraft.storage.plugins.module_utils._backends._disk import DiskBackend
+    from ansible_collections.poolcraft.storage.plugins.module_utils._backends._fs import FsBackend
+    from ansible_collections.poolcraft.storage.plugins.module_utils._backends._logical import LogicalBackend
+    for backend in (PoolBackend, DirBackend, DiskBackend, FsBackend, LogicalBackend):
+        public = [name for name in dir(backend) if not name.startswith("_")]
+        assert not [name for name in public if name.startswith("check_") or name.endswith("_steps")], backend
+        assert not set(public) & {"build", "start", "stop", "delete", "create_volume", "resize_volume", "delete_volume",
+                                  "target_drift", "fix_target", "volume_drift", "fix_volume", "set_autostart"}
 
 
 def test_describe_lists_free_extents_only_where_the_pool_type_reports_them():

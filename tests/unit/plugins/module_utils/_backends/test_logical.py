@@ -73,6 +73,14 @@ def backend(runner, **settings):
     return _logical.LogicalBackend(runner, settings)
 
 
+def described(actions):
+    return [action.description for action in actions]
+
+
+def applied(actions):
+    return [action.apply() for action in actions]
+
+
 # -- definition ------------------------------------------------------------------------
 
 def test_the_vg_is_the_pool_name_unless_source_name_says_otherwise(tmp_path):
@@ -107,21 +115,22 @@ def test_build_of_a_new_vg_on_blank_devices(tmp_path, devices):
     runner = runner_for(tmp_path)
     runner.expect(VGS_HOST["argv"], stdout=VGS_EMPTY)
     runner.expect(PVS_HOST["argv"], stdout=PVS_EMPTY)
-    steps = backend(runner, autostart=False).build_steps(pool(name="pcnew", devices=["/dev/loop3", "/dev/loop4"]), False)
+    steps = described(backend(runner, autostart=False).plan_build(pool(name="pcnew", devices=["/dev/loop3", "/dev/loop4"]), False))
     runner.assert_done()
     assert steps == ["make /dev/loop3 a physical volume", "make /dev/loop4 a physical volume",
                      "create volume group pcnew on /dev/loop3, /dev/loop4 (LVM autoactivation off)"]
 
 
-def test_build_runs_the_plan_it_makes_again(tmp_path, devices):
+def test_build_runs_the_plan_it_makes_looking_again_at_what_each_step_needs(tmp_path, devices):
     devices["/dev/loop3"] = (("ext4",), ())
     runner = runner_for(tmp_path)
     runner.expect(VGS_HOST["argv"], stdout=VGS_EMPTY)
     runner.expect(PVS_HOST["argv"], stdout=PVS_EMPTY)
     runner.expect(["wipefs", "--all", "--quiet", "/dev/loop3"])
     runner.expect(["lvm", "pvcreate", "/dev/loop3"])
+    runner.expect(VGS_HOST["argv"], stdout=VGS_EMPTY)  # the VG is still not there
     runner.expect(["lvm", "vgcreate", "--setautoactivation", "y", "pcnew", "/dev/loop3"])
-    backend(runner, autostart=True).build(pool(name="pcnew", devices=["/dev/loop3"]), True)
+    applied(backend(runner, autostart=True).plan_build(pool(name="pcnew", devices=["/dev/loop3"]), True))
     runner.assert_done()
 
 
@@ -132,7 +141,7 @@ def test_a_signature_is_refused_without_overwrite_naming_device_and_signature(si
     runner.expect(VGS_HOST["argv"], stdout=VGS_EMPTY)
     runner.expect(PVS_HOST["argv"], stdout=PVS_EMPTY)
     with pytest.raises(StorageError) as caught:
-        backend(runner).build_steps(pool(name="pcnew", devices=["/dev/loop3", "/dev/loop4"]), False)
+        backend(runner).plan_build(pool(name="pcnew", devices=["/dev/loop3", "/dev/loop4"]), False)
     message = str(caught.value)
     assert "source.devices /dev/loop4" in message and signature in message and "overwrite: true" in message
 
@@ -142,7 +151,7 @@ def test_overwrite_erases_the_signature_first(tmp_path, devices):
     runner = runner_for(tmp_path)
     runner.expect(VGS_HOST["argv"], stdout=VGS_EMPTY)
     runner.expect(PVS_HOST["argv"], stdout=PVS_EMPTY)
-    steps = backend(runner).build_steps(pool(name="pcnew", devices=["/dev/loop4"]), True)
+    steps = described(backend(runner).plan_build(pool(name="pcnew", devices=["/dev/loop4"]), True))
     assert steps[:2] == ["erase gpt/PMBR signature on /dev/loop4", "make /dev/loop4 a physical volume"]
 
 
@@ -150,13 +159,13 @@ def test_a_device_in_use_is_refused_even_with_overwrite(tmp_path, devices):
     devices["/dev/loop4"] = (("ext4",), ("mounted at /mnt/x",))
     runner = replay(runner_for(tmp_path), "vgs_host", "pvs_host")
     with pytest.raises(StorageError, match=r"/dev/loop4 is in use \(mounted at /mnt/x\).*even with overwrite"):
-        backend(runner).build_steps(pool(name="pcnew", devices=["/dev/loop4"]), True)
+        backend(runner).plan_build(pool(name="pcnew", devices=["/dev/loop4"]), True)
 
 
 def test_a_pv_of_another_vg_is_refused_even_with_overwrite(tmp_path, devices):
     runner = replay(runner_for(tmp_path), "vgs_host", "pvs_host")
     with pytest.raises(StorageError) as caught:
-        backend(runner).build_steps(pool(name="pcnew", devices=["/dev/disk/by-id/link-loop17"]), True)
+        backend(runner).plan_build(pool(name="pcnew", devices=["/dev/disk/by-id/link-loop17"]), True)
     assert str(caught.value) == ("source.devices /dev/disk/by-id/link-loop17 is a physical volume of volume group "
                                  "pcother; refusing to use it, even with overwrite")
 
@@ -164,7 +173,7 @@ def test_a_pv_of_another_vg_is_refused_even_with_overwrite(tmp_path, devices):
 def test_the_same_device_twice_under_two_names(tmp_path, devices):
     runner = replay(runner_for(tmp_path), "vgs_host")
     with pytest.raises(ValidationError, match="the same device as /dev/loop3"):
-        backend(runner).build_steps(pool(name="pcnew", devices=["/dev/loop3", "/dev/disk/by-id/link-loop3"]), False)
+        backend(runner).plan_build(pool(name="pcnew", devices=["/dev/loop3", "/dev/disk/by-id/link-loop3"]), False)
 
 
 def test_a_new_vg_needs_devices(tmp_path, devices):
@@ -172,7 +181,7 @@ def test_a_new_vg_needs_devices(tmp_path, devices):
     runner.expect(VGS_HOST["argv"], stdout=VGS_EMPTY)
     runner.expect(PVS_HOST["argv"], stdout=PVS_EMPTY)
     with pytest.raises(ValidationError, match="volume group pcnew does not exist; list the devices"):
-        backend(runner).build_steps(pool(name="pcnew", devices=()), False)
+        backend(runner).plan_build(pool(name="pcnew", devices=()), False)
 
 
 # -- build: the VG there ----------------------------------------------------------------
@@ -180,53 +189,53 @@ def test_a_new_vg_needs_devices(tmp_path, devices):
 def test_the_vg_with_the_same_pvs_is_built_whatever_the_device_names(tmp_path, devices):
     runner = replay(runner_for(tmp_path), "vgs_host", "pvs_host", "lvs_host_linear")
     links = ["/dev/disk/by-id/link-loop9", "/dev/disk/by-id/link-loop8"]
-    assert backend(runner).build_steps(pool(devices=links), False) == []
+    assert backend(runner).plan_build(pool(devices=links), False) == []
     runner.assert_done()
 
 
 def test_a_new_device_extends_the_vg(tmp_path, devices):
     runner = replay(runner_for(tmp_path), "vgs_host", "pvs_host", "lvs_host_linear")
-    steps = backend(runner).build_steps(pool(devices=["/dev/loop8", "/dev/loop9", "/dev/loop3"]), False)
+    steps = described(backend(runner).plan_build(pool(devices=["/dev/loop8", "/dev/loop9", "/dev/loop3"]), False))
     assert steps == ["make /dev/loop3 a physical volume", "add /dev/loop3 to volume group pcfix"]
 
 
 def test_a_pv_not_listed_is_an_error_without_remove_devices(tmp_path, devices):
     runner = replay(runner_for(tmp_path), "vgs_host", "pvs_host")
     with pytest.raises(StorageError) as caught:
-        backend(runner).build_steps(pool(devices=["/dev/loop8"]), False)
+        backend(runner).plan_build(pool(devices=["/dev/loop8"]), False)
     assert "/dev/loop9 is a physical volume of volume group pcfix but is not listed" in str(caught.value)
     assert "remove_devices: true" in str(caught.value)
 
 
 def test_remove_devices_takes_out_an_empty_pv(tmp_path, devices):
     runner = replay(runner_for(tmp_path), "vgs_host", "pvs_host", "lvs_host_linear")
-    steps = backend(runner, remove_devices=True).build_steps(pool(devices=["/dev/loop8"]), False)
+    steps = described(backend(runner, remove_devices=True).plan_build(pool(devices=["/dev/loop8"]), False))
     assert steps == ["take /dev/loop9 out of volume group pcfix and remove its physical volume label"]
 
 
 def test_remove_devices_never_takes_out_a_pv_holding_extents(tmp_path, devices):
     runner = replay(runner_for(tmp_path), "vgs_host", "pvs_host")
     with pytest.raises(StorageError) as caught:
-        backend(runner, remove_devices=True).build_steps(pool(devices=["/dev/loop9"]), False)
+        backend(runner, remove_devices=True).plan_build(pool(devices=["/dev/loop9"]), False)
     assert str(caught.value).startswith("cannot take /dev/loop8 out of volume group pcfix: 7 of its extents are in use")
 
 
 def test_thin_pool_made_by_build_rounded_to_extents(tmp_path, devices):
     runner = replay(runner_for(tmp_path), "vgs_host", "pvs_host", "lvs_host_linear")
-    steps = backend(runner).build_steps(pool(thin_pool=ThinPool("tp", 10 * MiB)), False)
+    steps = described(backend(runner).plan_build(pool(thin_pool=ThinPool("tp", 10 * MiB)), False))
     assert steps == ["create thin pool tp of 12.0 MiB in pcfix"]
 
 
 def test_thin_pool_needs_a_size_to_be_made(tmp_path, devices):
     runner = replay(runner_for(tmp_path), "vgs_host", "pvs_host", "lvs_host_linear")
     with pytest.raises(ValidationError, match="thin_pool.size=None: needed to make thin pool tp in pcfix"):
-        backend(runner).build_steps(pool(thin_pool=ThinPool("tp")), False)
+        backend(runner).plan_build(pool(thin_pool=ThinPool("tp")), False)
 
 
 def test_thin_pool_name_taken_by_a_plain_lv(tmp_path, devices):
     runner = replay(runner_for(tmp_path), "vgs_host", "pvs_host", "lvs_host_linear")
     with pytest.raises(StorageError, match="pcfix/data is an LV that is not a thin pool"):
-        backend(runner).build_steps(pool(thin_pool=ThinPool("data", 8 * MiB)), False)
+        backend(runner).plan_build(pool(thin_pool=ThinPool("data", 8 * MiB)), False)
 
 
 def vm_pool(**changes):
@@ -235,28 +244,43 @@ def vm_pool(**changes):
 
 def test_thin_pool_grows_and_never_shrinks(tmp_path):
     runner = replay(runner_for(tmp_path), "vgs_vm", "pvs_vm", "lvs_vm_thin_snapshots_open")
-    steps = backend(runner).build_steps(vm_pool(thin_pool=ThinPool("tp", 100 * MiB)), False)
+    steps = described(backend(runner).plan_build(vm_pool(thin_pool=ThinPool("tp", 100 * MiB)), False))
     assert steps == ["grow thin pool tp from 64.0 MiB to 100.0 MiB"]
     runner = replay(runner_for(tmp_path), "vgs_vm", "pvs_vm", "lvs_vm_thin_snapshots_open")
     with pytest.raises(ValidationError, match="thin pools cannot shrink"):
-        backend(runner).build_steps(vm_pool(thin_pool=ThinPool("tp", 32 * MiB)), False)
+        backend(runner).plan_build(vm_pool(thin_pool=ThinPool("tp", 32 * MiB)), False)
     runner = replay(runner_for(tmp_path), "vgs_vm", "pvs_vm", "lvs_vm_thin_snapshots_open")
-    assert backend(runner).build_steps(vm_pool(thin_pool=ThinPool("tp", 63 * MiB)), False) == []
+    assert backend(runner).plan_build(vm_pool(thin_pool=ThinPool("tp", 63 * MiB)), False) == []
 
 
 # -- running and autostart ---------------------------------------------------------------
 
-def test_stop_is_refused_while_an_lv_is_open(tmp_path):
+def test_stop_is_refused_while_an_lv_is_open_when_planned(tmp_path):
+    # at plan time, so check mode refuses it as the real run does
     runner = replay(runner_for(tmp_path), "vgs_vm", "lvs_vm_thin_snapshots_open")
     with pytest.raises(StorageError) as caught:
-        backend(runner).stop(vm_pool())
+        backend(runner).plan_stop(vm_pool())
     assert str(caught.value) == "pool 'pcvm': logical volumes thick of volume group pcvm are open; refusing to stop it"
+    runner.assert_done()
 
 
-def test_stop_deactivates(tmp_path):
-    runner = replay(runner_for(tmp_path), "vgs_host", "lvs_host_linear")
+def test_stop_deactivates_after_looking_again(tmp_path):
+    runner = replay(runner_for(tmp_path), "vgs_host", "lvs_host_linear", "vgs_host", "lvs_host_linear")
     runner.expect(["lvm", "vgchange", "--activate", "n", "pcfix"])
-    backend(runner).stop(pool())
+    planned = backend(runner).plan_stop(pool())
+    assert described(planned) == ["deactivate volume group pcfix"]
+    applied(planned)
+    runner.assert_done()
+
+
+def test_stop_refused_when_an_lv_was_opened_since_the_plan(tmp_path):
+    closed = LVS_VM["stdout"].replace('"lv_device_open":"open"', '"lv_device_open":""')
+    runner = replay(runner_for(tmp_path), "vgs_vm")
+    runner.expect(LVS_VM["argv"], stdout=closed)
+    planned = backend(runner).plan_stop(vm_pool())
+    replay(runner, "vgs_vm", "lvs_vm_thin_snapshots_open")
+    with pytest.raises(StorageError, match="logical volumes thick of volume group pcvm are open"):
+        applied(planned)
     runner.assert_done()
 
 
@@ -271,7 +295,7 @@ def test_stop_deactivates(tmp_path):
 ])
 def test_autostart_is_lvm_autoactivation(vg, enabled, given, steps, tmp_path):
     runner = replay(runner_for(tmp_path), "vgs_host")
-    assert backend(runner, autostart_given=given).autostart_steps(pool(name=vg), enabled) == steps
+    assert described(backend(runner, autostart_given=given).plan_autostart(pool(name=vg), enabled)) == steps
 
 
 def test_refresh_counts_volumes_only(tmp_path):
@@ -284,7 +308,7 @@ def test_refresh_counts_volumes_only(tmp_path):
 def test_purge_refuses_lvs_that_are_not_the_pools_own(tmp_path):
     runner = replay(runner_for(tmp_path), "lvs_vm_thin_snapshots_open")
     with pytest.raises(StorageError, match="still holds thick, thicksnap, thin1, thin1snap, tp"):
-        backend(runner).check_delete(vm_pool())
+        backend(runner).plan_delete(vm_pool())
 
 
 # -- volumes ------------------------------------------------------------------------------
@@ -313,9 +337,12 @@ def test_capacity_rounds_up_to_whole_extents(tmp_path):
 
 def test_linear_volume_created(tmp_path):
     runner = replay(runner_for(tmp_path), "lvs_host_linear")
+    planned = backend(runner).plan_create_volume(pool(), VolumeSpec(name="new", format="raw", capacity=8 * MiB))
+    assert described(planned) == ["create raw volume 'new' of 8.0 MiB"]
+    replay(runner, "lvs_host_linear")  # planned again when applied
     runner.expect(["lvm", "lvcreate", "--yes", "--wipesignatures", "y", "--zero", "y", "--name", "new",
                    "--size", "8388608b", "pcfix"])
-    assert backend(runner).create_volume(pool(), VolumeSpec(name="new", format="raw", capacity=8 * MiB)) is None
+    assert applied(planned) == [None]
     runner.assert_done()
 
 
@@ -323,7 +350,7 @@ def test_volumes_of_a_thin_pool_are_thin(tmp_path):
     runner = replay(runner_for(tmp_path), "lvs_vm_thin_snapshots_open")
     runner.expect(["lvm", "lvcreate", "--type", "thin", "--thinpool", "tp", "--name", "new",
                    "--virtualsize", "1073741824b", "pcvm"])
-    backend(runner).create_volume(vm_pool(thin_pool=ThinPool("tp")), VolumeSpec(name="new", format="raw", capacity=1 << 30))
+    backend(runner)._create_volume(vm_pool(thin_pool=ThinPool("tp")), VolumeSpec(name="new", format="raw", capacity=1 << 30))
     runner.assert_done()
 
 
@@ -335,7 +362,7 @@ def test_a_clone_is_copied_and_removed_again_when_the_copy_fails(tmp_path):
     spec = VolumeSpec(name="copy", format="raw", capacity=20 * MiB,
                       clone=CloneSource(path="/dev/pcfix/data", format="raw", capacity=20 * MiB))
     with pytest.raises(StorageError, match="no device node"):
-        backend(runner).create_volume(pool(), spec)
+        backend(runner)._create_volume(pool(), spec)
     runner.assert_done()
 
 
@@ -347,8 +374,8 @@ def test_snapshots(tmp_path):
     replay(runner, "lvs_vm_thin_snapshots_open")
     runner.expect(["lvm", "lvcreate", "--snapshot", "--name", "s2", "--setactivationskip", "n", "pcvm/thin1"])
     logical = backend(runner)
-    logical.create_volume(vm_pool(), thick)
-    logical.create_volume(vm_pool(), thin)
+    logical._create_volume(vm_pool(), thick)
+    logical._create_volume(vm_pool(), thin)
     runner.assert_done()
 
 
@@ -362,7 +389,7 @@ def test_snapshots(tmp_path):
 def test_volumes_refused_at_plan_time(spec, message, tmp_path):
     runner = replay(runner_for(tmp_path), "lvs_vm_thin_snapshots_open")
     with pytest.raises(ValidationError, match=message):
-        backend(runner).check_create_volume(vm_pool(), spec)
+        backend(runner).plan_create_volume(vm_pool(), spec)
 
 
 @pytest.mark.parametrize("params, option", [
@@ -370,15 +397,16 @@ def test_volumes_refused_at_plan_time(spec, message, tmp_path):
     ({"preallocation": "full"}, "preallocation"),
 ])
 def test_options_logical_volumes_do_not_have(params, option, tmp_path):
+    from ansible_collections.poolcraft.storage.plugins.module_utils._volume import VolumeManager
     with pytest.raises(ValidationError) as caught:
-        backend(runner_for(tmp_path)).check_volume_options(params, VolumeSpec(name="v", format="raw", capacity=MiB))
+        VolumeManager(params, None, None)._refuse_options(backend(runner_for(tmp_path)))
     assert caught.value.option == option
 
 
 @pytest.mark.parametrize("name", ["-v", "a/b", "snapshot0", "x_tdata", "pvmove1", "a b"])
 def test_lv_names_lvm_would_refuse(name, tmp_path):
     with pytest.raises(ValidationError) as caught:
-        backend(runner_for(tmp_path)).check_volume_options({}, VolumeSpec(name=name, format="raw", capacity=MiB))
+        backend(runner_for(tmp_path)).plan_create_volume(pool(), VolumeSpec(name=name, format="raw", capacity=MiB))
     assert caught.value.option == "name"
 
 
@@ -390,8 +418,23 @@ def _vm_lv(name, stdout=None):
 def test_delete_refuses_an_open_lv(tmp_path):
     runner = replay(runner_for(tmp_path), "lvs_vm_thin_snapshots_open")
     logical = backend(runner)
+    # at plan time, so check mode refuses it as the real run does
     with pytest.raises(StorageError, match=r"volume 'thick' \(/dev/pcvm/thick\) is open; refusing to delete it"):
-        logical.delete_volume(vm_pool(), logical._volume(vm_pool(), _vm_lv("thick")))
+        logical.plan_delete_volume(vm_pool(), logical._volume(vm_pool(), _vm_lv("thick")))
+    runner.assert_done()
+
+
+def test_delete_refused_when_the_lv_was_opened_since_the_plan(tmp_path):
+    runner = replay(runner_for(tmp_path), "lvs_vm_thin_snapshots_open")
+    logical = backend(runner)
+    planned = logical.plan_delete_volume(vm_pool(), logical._volume(vm_pool(), _vm_lv("thin1")))
+    assert described(planned) == ["delete volume 'thin1' (/dev/pcvm/thin1)"]
+    thin1_open = LVS_VM["stdout"].replace('"lv_name":"thin1", ', '"lv_name":"thin1", "x":"",').replace(
+        '"lv_device_open":"", "data_percent":"12.50"', '"lv_device_open":"open", "data_percent":"12.50"')
+    runner.expect(LVS_VM["argv"], stdout=thin1_open)
+    with pytest.raises(StorageError, match=r"volume 'thin1' \(/dev/pcvm/thin1\) is open"):
+        applied(planned)
+    runner.assert_done()
 
 
 def test_delete_refuses_an_origin_whose_thick_snapshots_lvm_would_delete_with_it(tmp_path):
@@ -399,14 +442,15 @@ def test_delete_refuses_an_origin_whose_thick_snapshots_lvm_would_delete_with_it
     runner = runner_for(tmp_path).expect(LVS_VM["argv"], stdout=closed)
     logical = backend(runner)
     with pytest.raises(StorageError, match=r"volume 'thick' has snapshots \(thicksnap\)"):
-        logical.delete_volume(vm_pool(), logical._volume(vm_pool(), _vm_lv("thick", closed)))
+        logical.plan_delete_volume(vm_pool(), logical._volume(vm_pool(), _vm_lv("thick", closed)))
 
 
 def test_delete_of_a_thin_origin_keeps_its_snapshot(tmp_path):
     runner = replay(runner_for(tmp_path), "lvs_vm_thin_snapshots_open")
+    replay(runner, "lvs_vm_thin_snapshots_open")  # looked at again when applied
     runner.expect(["lvm", "lvremove", "--yes", "pcvm/thin1"])
     logical = backend(runner)
-    logical.delete_volume(vm_pool(), logical._volume(vm_pool(), _vm_lv("thin1")))
+    applied(logical.plan_delete_volume(vm_pool(), logical._volume(vm_pool(), _vm_lv("thin1"))))
     runner.assert_done()
 
 
@@ -416,5 +460,5 @@ def test_wipe_needs_an_active_lv(tmp_path):
     runner2 = replay(runner_for(tmp_path), "lvs_host_linear")
     data = backend(runner2).get_volume(pool(), "data")
     with pytest.raises(StorageError, match="wipe needs the LV active.*nothing was deleted"):
-        logical.delete_volume(pool(), data, wipe="zero")
+        logical.plan_delete_volume(pool(), data, wipe="zero")
     runner.assert_done()

@@ -19,7 +19,7 @@ import os
 import traceback
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _devices, _mounts, _scsi
-from ansible_collections.poolcraft.storage.plugins.module_utils._errors import ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner
 from ansible_collections.poolcraft.storage.plugins.module_utils._task import argument_spec, exit_with, require_library
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools import _lvm_report, _multipath
@@ -190,18 +190,57 @@ class Gatherer(object):
             return {}  # nothing defined here: no need to load the store and lxml
         from ansible_collections.poolcraft.storage.plugins.module_utils._xml import LXML_IMPORT_ERROR
         require_library("lxml", LXML_IMPORT_ERROR)
-        from ansible_collections.poolcraft.storage.plugins.module_utils._backends import backend_for
-        from ansible_collections.poolcraft.storage.plugins.module_utils._pool import describe
         from ansible_collections.poolcraft.storage.plugins.module_utils._store import DefinitionStore
         store = DefinitionStore(self.params["config_dir"], self.params["runtime_dir"], read_only=True)
         pools = {}
         with store:
-            for stored in store.all():
-                info = describe(stored, backend_for(stored.definition.type, self.runner), with_volumes=True)
-                info.pop("xml", None)
-                info.setdefault("volumes", [])
-                pools[info["name"]] = info
+            usable, unusable = store.scan()
+            for stored in usable:
+                pools[stored.definition.name] = self._pool_facts(stored)
+            for entry in unusable:  # a definition that cannot be used is reported, and stops no other pool
+                pools[entry.name] = entry.as_facts()
         return pools
+
+    def _pool_facts(self, stored):
+        """One pool as storage_pool reports it (less its XML). Where reading its storage fails (a
+        directory removed by hand), the pool is reported stopped, without sizes, with the reason."""
+        from ansible_collections.poolcraft.storage.plugins.module_utils._backends import backend_for
+        from ansible_collections.poolcraft.storage.plugins.module_utils._pool import describe
+        try:
+            backend = backend_for(stored.definition.type, self.runner)
+        except StorageError as exc:
+            return _unusable_facts(stored, exc)
+        try:
+            info = describe(stored, backend, with_volumes=True)
+        except (StorageError, IOError, OSError) as exc:
+            info = self._pool_without_storage(stored, backend, exc)
+        info.pop("xml", None)
+        info.setdefault("volumes", [])
+        return info
+
+    @staticmethod
+    def _pool_without_storage(stored, backend, failure):
+        from ansible_collections.poolcraft.storage.plugins.module_utils._pool import describe
+        from ansible_collections.poolcraft.storage.plugins.module_utils._store import StoredPool
+        pool = stored.definition
+        try:
+            reason = _failure_text(failure) if backend.is_built(pool) else backend.unbuilt_reason(pool)
+            # as libvirt does when a refresh fails: the pool is not running
+            info = describe(StoredPool(pool, stored.persistent, stored.autostart, "stopped"), backend)
+        except (StorageError, IOError, OSError) as exc:
+            return _unusable_facts(stored, exc)
+        info.update(state="stopped", reason=reason)
+        return info
+
+
+def _failure_text(exc):
+    if isinstance(exc, (IOError, OSError)) and exc.strerror:
+        return "%s: %s" % (exc.filename, exc.strerror) if exc.filename else exc.strerror
+    return " ".join(str(exc).split())
+
+
+def _unusable_facts(stored, exc):
+    return {"name": stored.definition.name, "state": "unusable", "reason": _failure_text(exc)}
 
 
 def _has_definitions(directory):

@@ -17,6 +17,7 @@ __metaclass__ = type
 import errno
 import json
 import os
+import re
 import select
 import signal
 import time
@@ -29,26 +30,28 @@ NETWORK_FS = frozenset((
 ))
 
 
+_OCTAL_ESCAPE = re.compile(r"\\([0-3][0-7]{2})")
+# /proc/swaps pads its columns with spaces and tabs; str.split() would also split on U+2028 ...
+_SWAP_FIELDS = re.compile(r"[ \t]+")
+
+
 def _unescape(field):
-    r"""mountinfo escapes space, tab, newline and backslash as \ooo."""
+    r"""mountinfo escapes space, tab, newline and backslash as \ooo (ASCII octal digits only)."""
     if "\\" not in field:
         return field
-    out = []
-    i = 0
-    while i < len(field):
-        if field[i] == "\\" and field[i + 1:i + 4].isdigit():
-            out.append(chr(int(field[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(field[i])
-            i += 1
-    return "".join(out)
+    return _OCTAL_ESCAPE.sub(lambda match: chr(int(match.group(1), 8)), field)
+
+
+def _lines(text):
+    """The kernel ends lines with "\n" only; str.splitlines() would also split a mount point
+    holding U+2028, U+0085 or a form feed, which the kernel does not escape."""
+    return [line for line in (text or "").split("\n") if line]
 
 
 def parse_mountinfo(text):
     """List of {maj_min, root, mount, options, fstype, source, super_options} in table order."""
     mounts = []
-    for line in (text or "").splitlines():
+    for line in _lines(text):
         fields = line.split(" ")
         try:
             sep = fields.index("-", 6)
@@ -67,8 +70,8 @@ def parse_mountinfo(text):
 def parse_swaps(text):
     """Kernel names (or file paths) in use as swap, from /proc/swaps."""
     names = set()
-    for line in (text or "").splitlines()[1:]:
-        fields = line.split()
+    for line in _lines(text)[1:]:
+        fields = _SWAP_FIELDS.split(line.strip(" \t"))
         if fields and fields[1:2] == ["partition"]:
             names.add(os.path.basename(os.path.realpath(_unescape(fields[0]))))
     return names

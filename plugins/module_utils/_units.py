@@ -25,34 +25,61 @@ for _power, _letter in enumerate(_BINARY, start=1):
 
 # Nothing on Linux addresses more than this (off_t is signed 64-bit).
 MAX_SIZE = 2 ** 63 - 1
+# 2^63 has 19 digits; 30 leaves room for leading zeros and decimals, and keeps a
+# value of thousands of digits from ever reaching int() (or its 4300-digit limit)
+MAX_DIGITS = 30
 
-_SIZE_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+# ASCII only: a Unicode \d would read "\u0661\u0660" (Arabic-Indic digits) as 10
+_SIZE_RE = re.compile(r"\s*(-?)([0-9]+)(?:\.([0-9]+))?\s*([A-Za-z]*)\s*", re.ASCII)
+_HINT = "use bytes or a number with a unit such as 512MiB, 10G, 1TiB"
+_TOO_LARGE = "larger than any Linux file or device can be (8 EiB)"
 
 
 def parse_size(value, option="size"):
-    """Return the size in bytes, or raise ValidationError naming the option."""
+    """Return the size in bytes, or raise ValidationError naming the option and the value."""
     if isinstance(value, bool) or value is None:
         raise ValidationError(option, value, "not a size")
     if isinstance(value, int):
-        number, factor = value, 1
+        size = value
     elif isinstance(value, float):
-        number, factor = value, 1
+        if math.isnan(value):
+            raise ValidationError(option, value, "not a size")
+        if value < 0:
+            raise ValidationError(option, value, "a size cannot be negative")
+        # compared before int(): a float can be infinite
+        if value > MAX_SIZE:
+            raise ValidationError(option, value, _TOO_LARGE)
+        size = int(value)
+    elif isinstance(value, str):
+        size = _parse_text(value, option)
     else:
-        match = _SIZE_RE.match(str(value))
-        if not match:
-            raise ValidationError(option, value, "not a size; use bytes or a number with a unit such as 512MiB, 10G, 1TiB")
-        unit = match.group(2).lower()
-        if unit not in _FACTORS:
-            raise ValidationError(option, value, "unknown size unit %r" % match.group(2))
-        number, factor = float(match.group(1)) if "." in match.group(1) else int(match.group(1)), _FACTORS[unit]
-    if math.isnan(number):
-        raise ValidationError(option, value, "not a size")
-    if number < 0:
+        raise ValidationError(option, value, "not a size; " + _HINT)
+    if size < 0:
         raise ValidationError(option, value, "a size cannot be negative")
-    # compared before int(): a float product can be infinite
-    if number * factor > MAX_SIZE:
-        raise ValidationError(option, value, "larger than any Linux file or device can be (8 EiB)")
-    return int(number * factor)
+    if size > MAX_SIZE:
+        raise ValidationError(option, value, _TOO_LARGE)
+    return size
+
+
+def _parse_text(value, option):
+    if not value.strip():
+        raise ValidationError(option, value, "an empty string is not a size; " + _HINT)
+    match = _SIZE_RE.fullmatch(value)
+    if not match:
+        if any(char.isdigit() and not "0" <= char <= "9" for char in value):
+            raise ValidationError(option, value, "only the ASCII digits 0-9 make a size")
+        raise ValidationError(option, value, "not a size; " + _HINT)
+    sign, whole, fraction, unit = match.groups()
+    fraction = fraction or ""
+    if sign:
+        raise ValidationError(option, value, "a size cannot be negative")
+    if len(whole) + len(fraction) > MAX_DIGITS:
+        raise ValidationError(option, value, "more than %d digits; %s" % (MAX_DIGITS, _TOO_LARGE))
+    if unit.lower() not in _FACTORS:
+        raise ValidationError(option, value, "unknown size unit %r" % unit)
+    factor = _FACTORS[unit.lower()]
+    # exact integer arithmetic: a float would round 2^63 - 1 up past the limit
+    return int(whole) * factor + int(fraction or "0") * factor // 10 ** len(fraction)
 
 
 def round_up(value, unit):

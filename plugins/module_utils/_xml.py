@@ -7,7 +7,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 import traceback
+import uuid as uuidlib
 from dataclasses import dataclass, field, replace
 from typing import List, Optional
 
@@ -177,6 +179,23 @@ def pool_to_xml(pool, status=None):
     return _tostring(root)
 
 
+class DefinitionError(StorageError):
+    """A stored definition this collection cannot use: origin (the file) and why, in one line."""
+
+    def __init__(self, origin, reason):
+        super(DefinitionError, self).__init__("%s %s" % (origin, reason))
+        self.origin = origin
+        self.reason = reason
+
+
+# Only ASCII digits count: str.isdigit() takes "\u0661" too
+_OCTAL_MODE = re.compile(r"^[0-7]{1,4}$")
+_ID = re.compile(r"^-?[0-9]{1,10}$")
+_PORT = re.compile(r"^[0-9]{1,5}$")
+_UNSET_ID = (-1, 0xFFFFFFFF)  # libvirt writes an unset owner or group as -1; (uid_t)-1 is the same
+_MAX_ID = 0xFFFFFFFF
+
+
 def _text(node, path, convert=str):
     found = node.find(path)
     if found is None or found.text is None:
@@ -184,52 +203,102 @@ def _text(node, path, convert=str):
     return convert(found.text.strip())
 
 
+def _mode_from(text):
+    if not _OCTAL_MODE.match(text):
+        raise ValueError("has a malformed target/permissions/mode %r: up to 4 octal digits, such as 0755" % text)
+    return int(text, 8)
+
+
+def _id_from(element):
+    def convert(text):
+        if not _ID.match(text) or not -1 <= int(text) <= _MAX_ID:
+            raise ValueError("has a malformed target/permissions/%s %r: a number from 0 to %d, or -1 for unset"
+                             % (element, text, _MAX_ID))
+        number = int(text)
+        return None if number in _UNSET_ID else number
+    return convert
+
+
 def _permissions_from(node):
     if node is None:
         return Permissions()
-    mode = _text(node, "mode", lambda text: int(text, 8))
-    owner = _text(node, "owner", int)
-    group = _text(node, "group", int)
-    return Permissions(mode=mode, owner=None if owner == -1 else owner,
-                       group=None if group == -1 else group, label=_text(node, "label"))
+    return Permissions(mode=_text(node, "mode", _mode_from), owner=_text(node, "owner", _id_from("owner")),
+                       group=_text(node, "group", _id_from("group")), label=_text(node, "label"))
+
+
+def _port_from(text):
+    if not _PORT.match(text) or not 1 <= int(text) <= 65535:
+        raise ValueError("has a malformed source/host port %r: a number from 1 to 65535" % text)
+    return int(text)
+
+
+def _uuid_from(text):
+    if not text:
+        raise ValueError("has no uuid")
+    try:
+        return str(uuidlib.UUID(text))  # one spelling, so a hand-written uuid does not read as a change
+    except ValueError:
+        raise ValueError("has a malformed uuid %r" % text)
+
+
+def _source_from(src):
+    if src is None:
+        return PoolSource()
+    host = src.find("host")
+    fmt = src.find("format")
+    directory = src.find("dir")
+    devices = tuple(dev.get("path") for dev in src.findall("device"))
+    if not all(devices):
+        raise ValueError("has a source/device without a path")
+    port = host.get("port") if host is not None else None
+    return PoolSource(
+        devices=devices,
+        host=host.get("name") if host is not None else None,
+        port=_port_from(port.strip()) if port is not None else None,
+        dir=directory.get("path") if directory is not None else None,
+        name=_text(src, "name"),
+        format=fmt.get("type") if fmt is not None else None)
+
+
+def _mount_options_from(root):
+    options = tuple(opt.get("name") for opt in root.findall("{%s}mount_opts/{%s}option" % (FS_NS, FS_NS)))
+    if not all(options):
+        raise ValueError("has a fs:mount_opts option without a name")
+    return options
+
+
+def _target_path_from(root):
+    path = _text(root, "target/path")
+    if path is not None and not path.startswith("/"):
+        raise ValueError("has a target/path %r that is not an absolute path" % path)
+    return path
 
 
 def pool_from_xml(text, origin="pool definition"):
-    """Parse a stored pool definition; a damaged file gets an error naming it."""
+    """Parse a stored pool definition; what cannot be used raises DefinitionError naming origin and why."""
     require_lxml()
     try:
         root = etree.fromstring(text.encode("utf-8") if isinstance(text, str) else text, _parser())
     except etree.XMLSyntaxError as exc:
-        raise StorageError("%s is not valid XML: %s" % (origin, exc))
+        raise DefinitionError(origin, "is not valid XML: %s" % exc)
     if root.tag != "pool" or not root.get("type") or _text(root, "name") is None:
-        raise StorageError("%s is not a libvirt storage pool definition" % origin)
-    src = root.find("source")
-    source = PoolSource()
-    if src is not None:
-        host = src.find("host")
-        fmt = src.find("format")
-        directory = src.find("dir")
-        source = PoolSource(
-            devices=tuple(dev.get("path") for dev in src.findall("device")),
-            host=host.get("name") if host is not None else None,
-            port=int(host.get("port")) if host is not None and host.get("port") else None,
-            dir=directory.get("path") if directory is not None else None,
-            name=_text(src, "name"),
-            format=fmt.get("type") if fmt is not None else None)
-    mount_options = tuple(opt.get("name") for opt in root.findall("{%s}mount_opts/{%s}option" % (FS_NS, FS_NS)))
-    return PoolDef(name=_text(root, "name"), type=root.get("type"), uuid=_text(root, "uuid"),
-                   target_path=_text(root, "target/path"),
-                   permissions=_permissions_from(root.find("target/permissions")), source=source,
-                   mount_options=mount_options, thin_pool=_thin_pool_from(root, origin))
+        raise DefinitionError(origin, "is not a libvirt storage pool definition")
+    try:
+        return PoolDef(name=_text(root, "name"), type=root.get("type"), uuid=_uuid_from(_text(root, "uuid")),
+                       target_path=_target_path_from(root),
+                       permissions=_permissions_from(root.find("target/permissions")), source=_source_from(root.find("source")),
+                       mount_options=_mount_options_from(root), thin_pool=_thin_pool_from(root))
+    except ValueError as exc:
+        raise DefinitionError(origin, str(exc))
 
 
-def _thin_pool_from(root, origin):
+def _thin_pool_from(root):
     node = root.find("{%s}thin_pool" % POOLCRAFT_NS)
     if node is None:
         return None
     size = node.get("size")
-    if not node.get("name") or (size is not None and not size.isdigit()):
-        raise StorageError("%s has a damaged poolcraft:thin_pool element" % origin)
+    if not node.get("name") or (size is not None and not re.match(r"^[0-9]{1,30}$", size)):
+        raise ValueError("has a damaged poolcraft:thin_pool element")
     return ThinPool(name=node.get("name"), size=None if size is None else int(size))
 
 

@@ -432,8 +432,17 @@ ansible_facts:
       description:
         - The pools defined by this collection on the host, keyed by name, with the fields of
           RV(poolcraft.storage.storage_pool#module:pool) less C(xml), and C(volumes) (empty while a pool is stopped).
+        - A pool whose storage cannot be read (its directory removed by hand, say) has C(state=stopped), null sizes
+          and C(reason), why.
+        - A definition this collection cannot use (damaged XML, no uuid, a malformed mode or port, a pool type it does not
+          know) does not stop the other pools from being reported. It is reported by its name as C(name), C(state=unusable),
+          C(definition) (the file) and C(reason); tasks on that pool are refused until the file is fixed or removed.
       returned: when the pools subset is gathered
       type: dict
+      sample:
+        images: {"name": "images", "state": "running", "type": "dir", "capacity": 107374182400, "volumes": []}
+        broken: {"name": "broken", "state": "unusable", "definition": "/etc/poolcraft/storage/broken.xml",
+                 "reason": "has no uuid"}
     storage_facts_info:
       description:
         - How the facts were gathered - C(gather_subset) (the subsets), C(commands) (the external commands run, each at most once)

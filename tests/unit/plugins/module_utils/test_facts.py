@@ -212,6 +212,86 @@ def test_pools_of_this_collection(tmp_path, quiet_runner):
     assert "xml" not in pools["images"]
 
 
+def _store_with_two_pools(tmp_path):
+    """A running pool 'images' holding one volume and a stopped 'spare', in a store under tmp_path."""
+    from ansible_collections.poolcraft.storage.plugins.module_utils._store import DefinitionStore
+    from ansible_collections.poolcraft.storage.plugins.module_utils._xml import PoolDef, Permissions, pool_to_xml
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "disk.img").write_bytes(b"\0" * 4096)
+    config, runtime = str(tmp_path / "etc"), str(tmp_path / "run")
+    running = PoolDef(name="images", type="dir", uuid="00000000-0000-4000-8000-000000000001",
+                      target_path=str(images), permissions=Permissions(mode=0o755))
+    stopped = PoolDef(name="spare", type="dir", uuid="00000000-0000-4000-8000-000000000002",
+                      target_path=str(tmp_path / "spare"), permissions=Permissions(mode=0o755))
+    with DefinitionStore(config, runtime) as store:
+        for pool in (running, stopped):
+            store.save_persistent(pool, pool_to_xml(pool))
+        store.mark_running("images", pool_to_xml(running))
+        store.mark_stopped("spare", True)
+    return {"gather_subset": ["pools"], "config_dir": config, "runtime_dir": runtime}
+
+
+UUID9 = "00000000-0000-4000-8000-000000000009"
+UNUSABLE = {
+    "no uuid": ("<pool type='dir'><name>broken</name><target><path>/b</path></target></pool>", "has no uuid"),
+    "bad xml": ("<pool type='dir'><name>broken", "is not valid XML: "),
+    "bad mode": ("<pool type='dir'><name>broken</name><uuid>%s</uuid><target><path>/b</path><permissions>"
+                 "<mode>755x</mode></permissions></target></pool>" % UUID9, "has a malformed target/permissions/mode '755x'"),
+    "unknown type": ("<pool type='sheepdog'><name>broken</name><uuid>%s</uuid></pool>" % UUID9,
+                     "has type 'sheepdog', which this collection does not know"),
+    "bad port": ("<pool type='dir'><name>broken</name><uuid>%s</uuid><source><host name='h' port='-1'/></source>"
+                 "<target><path>/b</path></target></pool>" % UUID9, "has a malformed source/host port '-1'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNUSABLE))
+def test_an_unusable_definition_is_reported_and_the_other_pools_still_are(tmp_path, quiet_runner, case):
+    pytest.importorskip("lxml")
+    params = _store_with_two_pools(tmp_path)
+    text, reason = UNUSABLE[case]
+    path = os.path.join(params["config_dir"], "broken.xml")
+    with open(path, "w") as handle:
+        handle.write(text)
+    pools = _facts.Gatherer(params, quiet_runner, Context(tmp_path)).gather()["storage_pools"]
+    assert sorted(pools) == ["broken", "images", "spare"]
+    assert pools["broken"]["state"] == "unusable" and pools["broken"]["definition"] == path
+    assert pools["broken"]["reason"].startswith(reason), pools["broken"]
+    assert pools["images"]["state"] == "running" and [vol["name"] for vol in pools["images"]["volumes"]] == ["disk.img"]
+    assert pools["spare"]["state"] == "stopped"
+
+
+def test_a_running_pool_whose_directory_was_removed_is_reported_stopped(tmp_path, quiet_runner):
+    pytest.importorskip("lxml")
+    params = _store_with_two_pools(tmp_path)
+    os.unlink(str(tmp_path / "images" / "disk.img"))
+    os.rmdir(str(tmp_path / "images"))
+    pools = _facts.Gatherer(params, quiet_runner, Context(tmp_path)).gather()["storage_pools"]
+    images = pools["images"]
+    assert images["state"] == "stopped"
+    assert images["reason"] == "target.path %s does not exist" % (tmp_path / "images")
+    assert (images["capacity"], images["allocation"], images["available"], images["volumes"]) == (None, None, None, [])
+    assert images["uuid"] == "00000000-0000-4000-8000-000000000001" and "xml" not in images
+    assert pools["spare"]["state"] == "stopped" and "reason" not in pools["spare"]
+
+
+def test_a_pool_whose_storage_cannot_be_read_is_reported_with_the_reason(tmp_path, quiet_runner, monkeypatch):
+    """Built, but its refresh fails (EACCES, an I/O error): the other pools are still reported."""
+    pytest.importorskip("lxml")
+    import errno
+    from ansible_collections.poolcraft.storage.plugins.module_utils._backends import _file_volumes
+    params = _store_with_two_pools(tmp_path)
+
+    def unreadable(*_args):
+        raise OSError(errno.EIO, os.strerror(errno.EIO), str(tmp_path / "images"))
+
+    monkeypatch.setattr(_file_volumes.os, "statvfs", unreadable)
+    pools = _facts.Gatherer(params, quiet_runner, Context(tmp_path)).gather()["storage_pools"]
+    assert pools["images"]["state"] == "stopped" and pools["images"]["capacity"] is None
+    assert pools["images"]["reason"] == "%s: %s" % (tmp_path / "images", os.strerror(errno.EIO))
+    assert pools["spare"]["state"] == "stopped"
+
+
 def test_without_udev_lvm_cannot_be_ruled_out(tmp_path, fake_runner):
     """No udev database: sysfs facts only, and lvm runs since no signature can be seen."""
     import shutil

@@ -11,6 +11,7 @@ import os
 import time
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _mounts
+from ansible_collections.poolcraft.storage.plugins.module_utils._mounts import _unescape
 
 MOUNTINFO = "\n".join([
     "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw",
@@ -87,3 +88,29 @@ def test_network_usage_when_asked(tmp_path, monkeypatch):
     facts = _mounts.mount_facts([mount], network_usage=True, timeout=5)
     assert facts[str(tmp_path)]["usage"] == {"size_total": 5}
     assert os.path.isdir(str(tmp_path))
+
+
+def test_mountinfo_lines_end_at_newline_only():
+    # the kernel escapes space, tab, newline and backslash, but not U+2028, U+0085 or a form feed
+    text = u"\n".join([
+        u"50 22 7:5 / /srv/a\u2028b rw - ext4 /dev/loop5 rw",
+        u"51 22 7:6 / /srv/c\x85d\x0ce rw - ext4 /dev/loop6 rw",
+        u"52 22 7:7 / /srv/f\\012g rw - ext4 /dev/loop7 rw",
+    ]) + u"\n"
+    mounts = _mounts.parse_mountinfo(text)
+    assert [m["mount"] for m in mounts] == [u"/srv/a\u2028b", u"/srv/c\x85d\x0ce", u"/srv/f\ng"]
+    assert [m["source"] for m in mounts] == ["/dev/loop5", "/dev/loop6", "/dev/loop7"]
+
+
+def test_unescape_takes_ascii_octal_escapes_only():
+    assert _unescape("/srv/a\\040b\\011c\\134d") == "/srv/a b\tc\\d"
+    # not an escape: digits 8 and 9, too few digits, non-ASCII digits; none of them crashes
+    assert _unescape("/srv/a\\999") == "/srv/a\\999"
+    assert _unescape("/srv/a\\04") == "/srv/a\\04"
+    assert _unescape(u"/srv/a\\\u0661\u0662\u0663") == u"/srv/a\\\u0661\u0662\u0663"
+    assert _unescape("/srv/a\\") == "/srv/a\\"
+
+
+def test_swaps_fields_split_on_spaces_and_tabs_only():
+    text = u"Filename\tType\tSize\tUsed\tPriority\n/dev/loop9\u2028x  partition\t1020\t0\t-2\n/dev/loop8\t\tpartition\t1\t0\t-3"
+    assert _mounts.parse_swaps(text) == {u"loop9\u2028x", "loop8"}

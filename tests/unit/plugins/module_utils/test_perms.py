@@ -18,17 +18,30 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._errors import V
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import Permissions
 
 
-@pytest.mark.parametrize("mode, expected", [("0755", 0o755), ("755", 0o755), ("2770", 0o2770), (0o644, 0o644),
-                                            (493, 0o755), ("0", 0), (None, None)])
+@pytest.mark.parametrize("mode, expected", [("0755", 0o755), ("755", 0o755), ("2770", 0o2770), ("00644", 0o644),
+                                            ("0", 0), ("7777", 0o7777), (None, None)])
 def test_modes(mode, expected):
     assert _perms.from_params({"mode": mode}).mode == expected
 
 
-@pytest.mark.parametrize("mode", ["rwxr-xr-x", "0999", "17777", 0o10000, -1, "", True])
+@pytest.mark.parametrize("mode", ["rwxr-xr-x", "0999", "17777", "", " 0755", "0755\n", "0o755", "+755", "-1",
+                                  u"\u0667\u0665\u0665", u"7\uff15\uff15", "07\x0055", True, 7.55, ["0755"]])
 def test_bad_modes(mode):
     with pytest.raises(ValidationError) as caught:
         _perms.from_params({"mode": mode}, "target.permissions")
-    assert str(caught.value).startswith("target.permissions.mode=")
+    assert str(caught.value).startswith("target.permissions.mode=%r: " % (mode,))
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("mode", [755, 493, 0o644, 0, -1, 0o10000])
+def test_integer_modes_are_refused_with_the_reason(mode):
+    # YAML reads mode: 755 as the integer 755 (0o1363), and mode: 0755 as 493: never guess
+    with pytest.raises(ValidationError) as caught:
+        _perms.from_params({"mode": mode}, "target.permissions")
+    message = str(caught.value)
+    assert message.startswith("target.permissions.mode=%d: " % mode)
+    assert "755 as the number 755, not 0o755" in message
+    assert "quote it" in message
 
 
 def test_owner_and_group_names_become_ids():
@@ -44,6 +57,78 @@ def test_unknown_owner_or_group(field):
     with pytest.raises(ValidationError) as caught:
         _perms.from_params({field: "poolcraft-nobody-such"})
     assert str(caught.value).startswith("permissions.%s='poolcraft-nobody-such'" % field)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("0", 0), (0, 0), ("4242", 4242), (4242, 4242), ("4294967294", 4294967294), ("0004242", 4242),
+    # -1 leaves it unset, as in libvirt; 4294967295 is how libvirt reads (uid_t)-1 back
+    ("-1", None), (-1, None), ("4294967295", None), (4294967295, None),
+])
+@pytest.mark.parametrize("field", ["owner", "group"])
+def test_numeric_ids(field, value, expected):
+    assert getattr(_perms.from_params({field: value}), field) == expected
+
+
+@pytest.mark.parametrize("value", ["4294967296", 4294967296, "99999999999", "1" * 5000, "-2", -2, "-4294967295"])
+@pytest.mark.parametrize("field", ["owner", "group"])
+def test_ids_out_of_range(field, value):
+    with pytest.raises(ValidationError) as caught:
+        _perms.from_params({field: value}, "target.permissions")
+    message = str(caught.value)
+    assert message.startswith("target.permissions.%s=" % field)
+    assert "out of range: ids are 0 to 4294967294" in message
+
+
+@pytest.mark.parametrize("value", [u"\u0661\u0660\u0660", u"\uff10", u"\u00b2", u"-\u0661"])
+@pytest.mark.parametrize("field", ["owner", "group"])
+def test_non_ascii_digits_are_not_ids(field, value):
+    with pytest.raises(ValidationError) as caught:
+        _perms.from_params({field: value})
+    assert str(caught.value) == "permissions.%s=%r: only the ASCII digits 0-9 make an id" % (field, value)
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("ro\x00ot", "NUL"), ("root\n", "U+000A"), (u"ro\u2028ot", "U+2028"), (u"root\x85", "U+0085"),
+    ("", "empty string"), (True, "not a user or group"), (["root"], "not a user or group"), (1.5, "not a user or group"),
+])
+@pytest.mark.parametrize("field", ["owner", "group"])
+def test_bad_owner_or_group_is_refused_not_a_crash(field, value, reason):
+    with pytest.raises(ValidationError) as caught:
+        _perms.from_params({field: value})
+    message = str(caught.value)
+    assert message.startswith("permissions.%s=" % field)
+    assert reason in message
+    assert len(message.splitlines()) == 1
+
+
+@pytest.mark.parametrize("label", ["", "a\x00b", "s0\nx"])
+def test_bad_labels(label):
+    with pytest.raises(ValidationError) as caught:
+        _perms.from_params({"label": label})
+    assert str(caught.value).startswith("permissions.label=")
+
+
+def test_unset_ids_are_no_drift_and_no_chown(tmp_path, quiet_runner, monkeypatch):
+    path = str(tmp_path / "f")
+    open(path, "w").close()
+    st = os.stat(path)
+    # a definition libvirt wrote holds 4294967295: never a difference to fix
+    wanted = Permissions(owner=4294967295, group=-1)
+    assert _perms.drift(path, wanted) == []
+    chowns = []
+    monkeypatch.setattr(os, "chown", lambda *args: chowns.append(args))
+    _perms.apply(path, wanted, quiet_runner)
+    assert chowns == []
+    _perms.apply(path, Permissions(owner=4294967295, group=st.st_gid), quiet_runner)
+    assert chowns == [(path, -1, st.st_gid)]
+
+
+def test_unset_id():
+    assert _perms.unset_id(-1) is None
+    assert _perms.unset_id(4294967295) is None
+    assert _perms.unset_id(None) is None
+    assert _perms.unset_id(0) == 0
+    assert _perms.unset_id(4294967294) == 4294967294
 
 
 def test_empty_params_are_no_permissions():

@@ -9,12 +9,13 @@ __metaclass__ = type
 
 import os
 import sys
+import time
 
 import pytest
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _runner
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import CommandError, StorageError
-from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner
+from ansible_collections.poolcraft.storage.plugins.module_utils._runner import CommandTimeout, Runner
 
 MISSING = "poolcraft-no-such-command-4f1c"
 
@@ -220,3 +221,110 @@ def test_non_executable_files_are_not_commands(monkeypatch, tmp_path):
 def test_absolute_argv0_is_used_as_is():
     _rc, out, _err = Runner().run([sys.executable, "-c", "import sys; print(sys.argv[1:])", "$HOME"])
     assert out.strip() == "['$HOME']"
+
+
+# -- deadlines ------------------------------------------------------------------------------
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    # a zombie is dead too: it only waits for its parent
+    with open("/proc/%d/stat" % pid) as handle:
+        return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_timeout_kills_the_command_and_says_so():
+    start = time.time()
+    with pytest.raises(CommandTimeout) as caught:
+        Runner().run(["sleep", "60"], timeout=0.5)
+    assert time.time() - start < 10
+    assert isinstance(caught.value, StorageError)
+    assert not isinstance(caught.value, CommandError)
+    message = str(caught.value)
+    assert message.startswith("sleep 60 did not finish within 0.5 s")  # the command and the deadline
+    assert "\n" not in message
+    assert caught.value.argv == ["sleep", "60"] and caught.value.timeout == 0.5
+
+
+def test_timeout_kills_the_whole_process_group(tmp_path):
+    """A shell that started a child: both die, and the child does not keep us waiting on the pipes."""
+    pid_file = tmp_path / "child.pid"
+    script = "sleep 60 & echo $! > %s; wait" % pid_file
+    start = time.time()
+    with pytest.raises(CommandTimeout):
+        Runner().run(["sh", "-c", script], timeout=1)
+    assert time.time() - start < 10
+    child = int(pid_file.read_text())
+    for _attempt in range(50):
+        if not _alive(child):
+            break
+        time.sleep(0.1)
+    assert not _alive(child), "the grandchild %d survived the deadline" % child
+
+
+def test_a_grandchild_that_left_the_group_does_not_hang_the_deadline(tmp_path):
+    # setsid: the grandchild is out of reach of the group kill and holds stdout open
+    pid_file = tmp_path / "child.pid"
+    script = "setsid sleep 30 & echo $! > %s; wait" % pid_file
+    start = time.time()
+    try:
+        with pytest.raises(CommandTimeout):
+            Runner().run(["sh", "-c", script], timeout=0.5)
+        assert time.time() - start < 10
+    finally:
+        if pid_file.exists() and pid_file.read_text().strip():
+            try:
+                os.kill(int(pid_file.read_text()), 9)
+            except OSError:
+                pass
+
+
+def test_the_killed_command_is_reaped():
+    before = _children()
+    with pytest.raises(CommandTimeout):
+        Runner().run(["sleep", "60"], timeout=0.3)
+    assert _children() == before
+
+
+def _children():
+    me = str(os.getpid())
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except (IOError, OSError):
+                continue
+            if fields[1] == me:
+                found.add(entry)
+    return found
+
+
+def test_a_command_within_its_deadline_runs_as_usual():
+    assert Runner().run(["sh", "-c", "echo out; echo err >&2"], timeout=30) == (0, "out\n", "err\n")
+    with pytest.raises(CommandError) as caught:
+        Runner().run(["sh", "-c", "exit 4"], timeout=30)
+    assert caught.value.rc == 4
+    _rc, out, _err = Runner().run(["cat"], data="piped", timeout=30)
+    assert out == "piped"
+
+
+@pytest.mark.parametrize("timeout", [0, -1, "10", True, float("nan")])
+def test_a_bad_timeout_is_a_programming_error(timeout):
+    with pytest.raises(TypeError):
+        Runner().run(["true"], timeout=timeout)
+
+
+def test_no_timeout_means_no_new_session():
+    # without a deadline the command stays in our process group (Ctrl-C reaches it as before)
+    _rc, out, _err = Runner().run(["sh", "-c", "ps -o pgid= -p $$"])
+    assert int(out.strip()) == os.getpgrp()
+
+
+def test_an_argument_with_a_nul_byte_is_refused_before_running():
+    with pytest.raises(StorageError) as caught:
+        Runner().run(["echo", "a\x00b"])
+    assert str(caught.value) == "echo a\\0b: an argument holds a NUL byte"

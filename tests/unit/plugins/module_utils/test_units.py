@@ -128,6 +128,72 @@ def test_huge_decimal_is_too_large_not_a_crash():
     assert "8 EiB" in str(caught.value)
 
 
+@pytest.mark.parametrize("digits", [5000, 100000])
+def test_thousands_of_digits_are_refused_before_int(digits):
+    # int() of more than 4300 digits raises a bare ValueError on Python 3.11+
+    value = "9" * digits + "M"
+    with pytest.raises(ValidationError) as caught:
+        parse_size(value, "capacity")
+    message = str(caught.value)
+    assert "more than 30 digits" in message
+    assert message.startswith("capacity='999")
+    assert "\n" not in message
+
+
+def test_thirty_digits_are_parsed_and_thirty_one_are_not():
+    assert parse_size("0" * 29 + "1") == 1
+    assert parse_size("0" * 20 + "1.5" + "0" * 8 + "K") == 1536
+    with pytest.raises(ValidationError) as caught:
+        parse_size("0" * 30 + "1")
+    assert "more than 30 digits" in str(caught.value)
+
+
+@pytest.mark.parametrize("value", [
+    u"\u0661\u0660M",  # Arabic-Indic "10"
+    u"\u0661\u0660",
+    u"\u0967\u0966G",  # Devanagari "10"
+    u"\uff11\uff10M",  # fullwidth "10"
+    u"1\u0660M",
+    u"\u00b2M",  # superscript two: isdigit() says yes
+])
+def test_only_ascii_digits_count(value):
+    with pytest.raises(ValidationError) as caught:
+        parse_size(value, "capacity")
+    message = str(caught.value)
+    assert message.startswith("capacity=%r: " % value)
+    assert "ASCII digits" in message
+
+
+@pytest.mark.parametrize("value", [u"10G\u2028", u"\u200310G", u"10\u00a0G", u"\x0010G", "10G\x00"])
+def test_only_ascii_whitespace_around_a_size(value):
+    with pytest.raises(ValidationError) as caught:
+        parse_size(value, "capacity")
+    assert "not a size" in str(caught.value)
+    assert "\n" not in str(caught.value) and u"\u2028" not in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["-0", "-0.5K", "- 1G", -0.5, float("-inf")])
+def test_anything_negative_is_refused(value):
+    with pytest.raises(ValidationError) as caught:
+        parse_size(value, "capacity")
+    assert "negative" in str(caught.value) or "not a size" in str(caught.value)
+
+
+@pytest.mark.parametrize("value", [[], {}, ["10G"], b"10G", object()])
+def test_other_types_are_not_sizes(value):
+    with pytest.raises(ValidationError) as caught:
+        parse_size(value, "capacity")
+    assert "not a size" in str(caught.value)
+
+
+def test_decimals_are_exact_at_the_limit():
+    # a float would round 2^63 - 1 up to 2^63 and refuse it
+    assert parse_size("9223372036854775807.0") == MAX_SIZE
+    assert parse_size("7.999999999999999999E") == 8 * EI - 2  # 8 EiB less 1.15 bytes, rounded down
+    assert parse_size("0.001K") == 1
+    assert parse_size("0.0009K") == 0
+
+
 def test_default_option_name_is_size():
     with pytest.raises(ValidationError) as caught:
         parse_size("lots")

@@ -303,3 +303,69 @@ def test_damaged_thin_pool_is_an_error_naming_the_file(element):
     with pytest.raises(StorageError) as err:
         pool_from_xml(text, origin="/etc/x/vg0.xml")
     assert "/etc/x/vg0.xml has a damaged poolcraft:thin_pool element" in str(err.value)
+
+
+# -- what a hand-edited definition may get wrong: one line naming the file and the element --------
+
+def definition(target="<target><path>/p</path></target>", uuid="<uuid>%s</uuid>" % UUID, source="", extra=""):
+    return "<pool type='dir'><name>p</name>%s%s%s%s</pool>" % (uuid, source, target, extra)
+
+
+def perms(inner):
+    return definition(target="<target><path>/p</path><permissions>%s</permissions></target>" % inner)
+
+
+@pytest.mark.parametrize("text, reason", [
+    (definition(uuid=""), "has no uuid"),
+    (definition(uuid="<uuid> </uuid>"), "has no uuid"),
+    (definition(uuid="<uuid>not-a-uuid</uuid>"), "has a malformed uuid 'not-a-uuid'"),
+    (perms("<mode>rwx</mode>"), "has a malformed target/permissions/mode 'rwx'"),
+    (perms("<mode>0999</mode>"), "has a malformed target/permissions/mode '0999'"),
+    (perms("<mode>17777</mode>"), "has a malformed target/permissions/mode '17777'"),
+    (perms(u"<mode>\u0667\u0665\u0665</mode>"), "has a malformed target/permissions/mode"),
+    (perms("<owner>root</owner>"), "has a malformed target/permissions/owner 'root'"),
+    (perms("<group>4294967296</group>"), "has a malformed target/permissions/group '4294967296'"),
+    (perms("<owner>-2</owner>"), "has a malformed target/permissions/owner '-2'"),
+    (perms(u"<owner>\u0661\u0660</owner>"), "has a malformed target/permissions/owner"),
+    (definition(source="<source><host name='h' port='nfs'/></source>"), "has a malformed source/host port 'nfs'"),
+    (definition(source="<source><host name='h' port='0'/></source>"), "has a malformed source/host port '0'"),
+    (definition(source="<source><host name='h' port='65536'/></source>"), "has a malformed source/host port '65536'"),
+    (definition(source=u"<source><host name='h' port='\u0662\u0660\u0664\u0669'/></source>"),
+     "has a malformed source/host port"),
+    (definition(source="<source><device/></source>"), "has a source/device without a path"),
+    (definition(target="<target><path>relative/p</path></target>"), "has a target/path 'relative/p' that is not an absolute path"),
+    (definition(extra="<fs:mount_opts xmlns:fs='http://libvirt.org/schemas/storagepool/fs/1.0'><fs:option/></fs:mount_opts>"),
+     "has a fs:mount_opts option without a name"),
+])
+def test_unusable_definition_names_the_file_and_why(text, reason):
+    with pytest.raises(_xml.DefinitionError) as caught:
+        pool_from_xml(text, origin="/etc/x/p.xml")
+    assert caught.value.origin == "/etc/x/p.xml"
+    assert caught.value.reason.startswith(reason), caught.value.reason
+    assert str(caught.value) == "/etc/x/p.xml " + caught.value.reason
+    assert isinstance(caught.value, StorageError)
+
+
+@pytest.mark.parametrize("owner", ["-1", "4294967295"])
+def test_both_spellings_of_an_unset_owner_read_as_unset(owner):
+    pool = pool_from_xml(perms("<owner>%s</owner><group>%s</group>" % (owner, owner)))
+    assert pool.permissions == Permissions()
+
+
+def test_a_uuid_is_read_in_one_spelling():
+    pool = pool_from_xml(definition(uuid="<uuid>{%s}</uuid>" % UUID.upper().replace("-", "")))
+    assert pool.uuid == UUID
+
+
+def test_a_port_and_a_mode_in_range_are_read():
+    pool = pool_from_xml(definition(source="<source><host name='h' port=' 2049 '/></source>",
+                                    target="<target><path>/p</path><permissions><mode>7777</mode></permissions></target>"))
+    assert (pool.source.port, pool.permissions.mode) == (2049, 0o7777)
+
+
+def test_a_thin_pool_size_in_other_digits_is_damaged():
+    text = (u'<pool type="logical" xmlns:poolcraft="%s"><name>vg0</name><uuid>%s</uuid>'
+            u'<poolcraft:thin_pool name="t" size="\u0661\u0660"/></pool>' % (POOLCRAFT_NS, THIN_UUID))
+    with pytest.raises(StorageError) as err:
+        pool_from_xml(text, origin="/etc/x/vg0.xml")
+    assert "has a damaged poolcraft:thin_pool element" in str(err.value)

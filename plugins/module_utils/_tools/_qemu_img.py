@@ -1,15 +1,22 @@
 # -*- coding: utf-8 -*-
 # Copyright: poolcraft.storage contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""qemu-img, typed: create, info, resize, convert."""
+"""qemu-img, typed: create, info, resize, convert; the files an `info` says an image refers to;
+and its failures as one line naming our option and the volume."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import json
 
-from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
+from ansible_collections.poolcraft.storage.plugins.module_utils._errors import CommandError, StorageError
+
+# kinds of reference, as _image_header names them
+_BACKING_FILE, _DATA_FILE, _EXTENT = "backing file", "data file", "extent"
+# VMDK extent types qemu opens as VMDK sparse files; the others hold raw data
+_SPARSE_EXTENTS = ("SPARSE", "VMFSSPARSE", "SESPARSE")
 
 
 def _options(options):
@@ -69,3 +76,53 @@ class QemuImg(object):
         if target_is_zero:
             argv.append("--target-is-zero")
         self.runner.run(argv + [source, target])
+
+
+def references_from_info(info):
+    """(kind, name, format) of each file `qemu-img info --output=json` (of one image, without
+    --backing-chain) says the image refers to: its backing file, a qcow2 data file, VMDK extents
+    other than the image itself. Names are as the image spells them; format None: qemu probes it."""
+    refs = []
+    if not isinstance(info, dict):
+        return refs
+    if info.get("backing-filename"):
+        refs.append((_BACKING_FILE, info["backing-filename"], info.get("backing-filename-format")))
+    specific = info.get("format-specific")
+    data = specific.get("data") if isinstance(specific, dict) else None
+    if not isinstance(data, dict):
+        return refs
+    if data.get("data-file"):
+        refs.append((_DATA_FILE, data["data-file"], "raw"))
+    for extent in data.get("extents") or []:
+        name = extent.get("filename") if isinstance(extent, dict) else None
+        if name and name != info.get("filename"):
+            refs.append((_EXTENT, name, "vmdk" if extent.get("format") in _SPARSE_EXTENTS else "raw"))
+    return refs
+
+
+def first_line(error):
+    """The tool's own words: the first line of its stderr (else stdout) that says something."""
+    for text in (error.stderr, error.stdout):
+        for line in (text or "").splitlines():
+            if line.strip():
+                return line.strip()
+    return "%s exited with rc=%s and no output" % (error.argv[0] if error.argv else "qemu-img", error.rc)
+
+
+def qemu_img_error(error, option, volume):
+    """A qemu-img CommandError as one line: our option, the volume, then the tool's words."""
+    return StorageError("%s: qemu-img failed for volume %r: %s" % (option, volume, first_line(error)))
+
+
+@contextlib.contextmanager
+def qemu_img_errors(option, volume):
+    """`with qemu_img_errors("clone_from", name): ...`: a CommandError inside becomes qemu_img_error;
+    another error of a command run (a missed deadline: it has the argv) gets the same prefix."""
+    try:
+        yield
+    except CommandError as exc:
+        raise qemu_img_error(exc, option, volume)
+    except StorageError as exc:
+        if getattr(exc, "argv", None) is None:
+            raise
+        raise StorageError("%s: qemu-img failed for volume %r: %s" % (option, volume, exc))

@@ -10,7 +10,8 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import CommandError, StorageError
-from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg, _options
+from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import (
+    QemuImg, _options, first_line, qemu_img_error, qemu_img_errors, references_from_info)
 
 GI = 1024 ** 3
 
@@ -169,3 +170,96 @@ def test_unused_steps_are_reported(fake_runner):
         runner.assert_done()
     assert "never run" in str(caught.value)
     runner.steps = []  # do not fail this test's teardown too
+
+
+# -- what info says an image refers to -----------------------------------------------------------
+
+def recorded_info(fake_runner, name, path, fmt, skip):
+    runner = fake_runner("qemu_img/" + name, skip=skip)
+    return QemuImg(runner).info(path, fmt)
+
+
+def test_references_of_a_qed_overlay_keep_the_relative_name(fake_runner, tmp_path):
+    info = recorded_info(fake_runner, "info_qed_backing", str(tmp_path / "overlay.qed"), "qed", 2)
+    assert info["full-backing-filename"] == str(tmp_path / "base.raw")
+    assert references_from_info(info) == [("backing file", "base.raw", "raw")]
+
+
+def test_references_of_a_qcow2_with_a_data_file(fake_runner, tmp_path):
+    info = recorded_info(fake_runner, "info_qcow2_data_file", str(tmp_path / "disk.qcow2"), "qcow2", 1)
+    assert references_from_info(info) == [("data file", str(tmp_path / "data.raw"), "raw")]
+
+
+@pytest.mark.parametrize("name, letter, fmt", [("info_vmdk_flat_extents", "f", "raw"),
+                                               ("info_vmdk_sparse_extents", "s", "vmdk")])
+def test_references_of_split_vmdk_descriptors(fake_runner, tmp_path, name, letter, fmt):
+    info = recorded_info(fake_runner, name, str(tmp_path / "split.vmdk"), "vmdk", 1)
+    assert references_from_info(info) == [("extent", str(tmp_path / ("split-%s00%d.vmdk" % (letter, number))), fmt)
+                                          for number in (1, 2)]
+
+
+def test_a_monolithic_sparse_vmdk_names_only_itself(fake_runner, tmp_path):
+    info = recorded_info(fake_runner, "info_vmdk_monolithic_sparse", str(tmp_path / "disk.vmdk"), "vmdk", 1)
+    assert info["format-specific"]["data"]["extents"][0]["filename"] == str(tmp_path / "disk.vmdk")
+    assert references_from_info(info) == []
+
+
+def test_an_image_without_references(fake_runner, tmp_path):
+    assert references_from_info(recorded_info(fake_runner, "info_vdi", str(tmp_path / "src.vdi"), "vdi", 1)) == []
+
+
+@pytest.mark.parametrize("info", [None, [], "text", {}, {"format-specific": "x"}, {"format-specific": {"data": []}},
+                                  {"format-specific": {"data": {"extents": ["x", {}]}}}, {"backing-filename": ""}])
+def test_odd_info_has_no_references(info):
+    assert references_from_info(info) == []
+
+
+# -- a failure as one line -------------------------------------------------------------------------
+
+def test_a_failed_convert_reads_as_our_option_the_volume_and_the_tools_words(fake_runner, tmp_path):
+    runner = fake_runner("qemu_img/convert_missing_backing", skip=1)
+    overlay = str(tmp_path / "overlay.qcow2")
+    with pytest.raises(StorageError) as caught:
+        with qemu_img_errors("clone_from", "copy.raw"):
+            QemuImg(runner).convert(overlay, "qcow2", str(tmp_path / "copy.raw"), "raw")
+    message = str(caught.value)
+    assert not isinstance(caught.value, CommandError)
+    assert message == ("clone_from: qemu-img failed for volume 'copy.raw': qemu-img: Could not open '%s': Could not open "
+                       "backing file: Could not open '%s': No such file or directory" % (overlay, tmp_path / "gone.qcow2"))
+    assert "\n" not in message
+
+
+def test_the_first_line_of_stderr_then_stdout():
+    assert first_line(CommandError(["qemu-img"], 1, "out\n", "\n  first \nsecond\n")) == "first"
+    assert first_line(CommandError(["qemu-img"], 1, "\nonly stdout\n", "")) == "only stdout"
+    assert first_line(CommandError(["qemu-img", "info"], 3, "", "")) == "qemu-img exited with rc=3 and no output"
+
+
+def test_qemu_img_error_is_one_line():
+    error = qemu_img_error(CommandError(["qemu-img", "info"], 1, "", "qemu-img: bad\nmore\n"), "backing_store", "v")
+    assert str(error) == "backing_store: qemu-img failed for volume 'v': qemu-img: bad"
+
+
+class _Timeout(StorageError):
+    """Stands for the runner's error of a command past its deadline: a StorageError with the argv."""
+
+    def __init__(self):
+        self.argv = ["qemu-img", "info"]
+        super(_Timeout, self).__init__("qemu-img info did not finish within 60 s and was killed")
+
+
+def test_a_command_past_its_deadline_gets_the_same_prefix():
+    with pytest.raises(StorageError) as caught:
+        with qemu_img_errors("backing_store", "v"):
+            raise _Timeout()
+    assert str(caught.value) == "backing_store: qemu-img failed for volume 'v': qemu-img info did not finish within 60 s and was killed"
+
+
+def test_other_errors_pass_through_qemu_img_errors():
+    with pytest.raises(ValueError):
+        with qemu_img_errors("clone_from", "v"):
+            raise ValueError("not ours")
+    with pytest.raises(StorageError) as caught:
+        with qemu_img_errors("clone_from", "v"):
+            raise StorageError("qemu-img info x returned no JSON")
+    assert str(caught.value) == "qemu-img info x returned no JSON"

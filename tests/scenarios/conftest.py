@@ -95,16 +95,26 @@ class LoopDevices(object):
         return any(dev == device and _backing_file(dev) == image for dev, image in self.attached)
 
     def release(self):
+        """Unmount, swap off and drop the partitions of each device of the test's, then detach it;
+        every device is released even when one of them fails, and the first failure is raised."""
+        failures = []
         for device, image in reversed(self.attached):
             if _backing_file(device) != image:
                 continue  # detached already, or the number now belongs to somebody else
-            for point in sorted((m[0] for m in fingerprints.mountinfo() if m[1] == device), key=len, reverse=True):
-                subprocess.run(["umount", "--lazy", point], stderr=subprocess.DEVNULL, check=False)
-            if fingerprints.swaps([device]):
-                subprocess.run(["swapoff", device], stderr=subprocess.DEVNULL, check=False)
-            drop_partitions(device)
+            users = [device] + ["/dev/%s" % name for name, _start, _size in fingerprints.partitions(device)]
+            for point in sorted((m[0] for m in fingerprints.mountinfo() if m[1] in users), key=len, reverse=True):
+                if subprocess.run(["umount", point], stderr=subprocess.DEVNULL, check=False).returncode != 0:
+                    subprocess.run(["umount", "--lazy", point], stderr=subprocess.DEVNULL, check=False)
+            for user in fingerprints.swaps(users):
+                subprocess.run(["swapoff", user.split()[0]], stderr=subprocess.DEVNULL, check=False)
+            try:
+                drop_partitions(device)
+            except AssertionError as exc:
+                failures.append(exc)
             subprocess.run(["losetup", "--detach", device], stderr=subprocess.DEVNULL, check=False)
         self.attached = []
+        if failures:
+            raise failures[0]
 
 
 def _bytes(size):

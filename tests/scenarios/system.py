@@ -29,15 +29,19 @@ def run(*argv, **kwargs):
     return proc.stdout
 
 
-def drop_partitions(device):
+def drop_partitions(device, attempts=50):
     """Remove the kernel's partitions of device (parted adds them by BLKPG; there is no table parser
-    on the host, so nothing else would)."""
-    name = os.path.basename(device)
-    parts = fingerprints.partitions(device)
-    if parts:
+    on the host, so nothing else would). A partition still held for a moment (udev probing it, a
+    lazy unmount finishing) is tried again for up to about 5 s."""
+    for _attempt in range(attempts):
+        if not fingerprints.partitions(device):
+            return
         subprocess.run(["partx", "--delete", device], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        if not fingerprints.partitions(device):
+            return
+        time.sleep(0.1)
     left = fingerprints.partitions(device)
-    assert not left, "partitions of %s (%s) could not be removed: %r" % (device, name, left)
+    assert not left, "partitions of %s could not be removed: %r" % (device, left)
 
 
 def stop_pid(pid, timeout=10.0):

@@ -176,13 +176,13 @@ def thick(sc, disk):
 
     # stop and delete: refused while a volume is open (in a process of its own), then done
     holder = Holder("/dev/pcthick/data")
-    copy_holder = Holder("/dev/pcthick/copy")
-    sc.holders.append(copy_holder)
     sc.holders.append(holder)
     # refused while planning: check mode says what the real run says
     harness.refused("storage_pool", sc.args(name="pcthick", state="stopped"), sc.state(),
                     "'pcthick'", "logical volumes data of volume group pcthick are open")
-    # and so is deleting the open volume, in check mode as for real
+    # and so is deleting an open volume, in check mode as for real
+    copy_holder = Holder("/dev/pcthick/copy")
+    sc.holders.append(copy_holder)
     harness.refused("storage_volume", sc.args(pool="pcthick", name="copy", state="absent"),
                     sc.state(copy=lambda: lv_digest("/dev/pcthick/copy")), "'copy'", "is open; refusing to delete it")
     holder.end()

@@ -17,7 +17,7 @@ import stat
 from dataclasses import dataclass
 from typing import Tuple
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _mounts, _sysfs
+from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs, _mounts, _sysfs
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
 
@@ -38,8 +38,9 @@ class DeviceState:
 
 def resolve(device, option="source.device"):
     """The real block device node behind a path or link, or a clear error."""
-    if not device or not os.path.isabs(device):
+    if not device or not isinstance(device, str) or not os.path.isabs(device):
         raise ValidationError(option, device, "must be an absolute path to a block device")
+    _inputs.device(device, option)  # no NUL or control character reaches the kernel
     path = os.path.realpath(device)
     try:
         mode = os.stat(path).st_mode

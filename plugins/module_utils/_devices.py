@@ -26,8 +26,9 @@ __metaclass__ = type
 
 import fnmatch
 import os
+import re
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _sysfs
+from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs, _sysfs
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import ValidationError
 
 # Kernel name prefix -> device type, first match wins; partitions are "part".
@@ -108,14 +109,26 @@ def _hardware(name, base, devpath):
     return hw
 
 
+_ASCII_BLANKS = re.compile(r"[ \t]+")
+
+
 def parse_proc_partitions(text):
     """{name: "major:minor"} from /proc/partitions."""
     result = {}
-    for line in (text or "").splitlines()[2:]:
-        fields = line.split()
+    for line in (text or "").split("\n")[2:]:  # the kernel's lines end in \n alone
+        fields = _ASCII_BLANKS.split(line.strip(" \t"))  # str.split() would also cut at \x0c and U+0085
         if len(fields) == 4:
             result[fields[3]] = "%s:%s" % (fields[0], fields[1])
     return result
+
+
+def validate_pattern(pattern):
+    """One entry of the facts' `devices`: a /dev path, or a kernel name or glob of one line."""
+    if isinstance(pattern, str) and pattern.startswith("/"):
+        _inputs.path(pattern, "devices")
+    else:
+        _inputs.text(pattern, "devices")
+    return pattern
 
 
 class Scanner(object):
@@ -150,6 +163,7 @@ class Scanner(object):
             return sorted(found)
         wanted = set()
         for pattern in patterns:
+            validate_pattern(pattern)
             if pattern.startswith("/"):
                 name = os.path.basename(os.path.realpath(pattern))
                 if name not in found:

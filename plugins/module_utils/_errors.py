@@ -8,6 +8,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
+_MAX_VALUE_CHARS = 1000
+
+
 class StorageError(Exception):
     """Anything that stops a task, with a one-line message for the user."""
 
@@ -18,7 +21,10 @@ class ValidationError(StorageError):
     def __init__(self, option, value, reason):
         self.option = option
         self.value = value
-        super(ValidationError, self).__init__("%s=%r: %s" % (option, value, reason))
+        shown = repr(value)
+        if len(shown) > _MAX_VALUE_CHARS:  # a 100,000-digit size is not a 100 KB line
+            shown = "%s... (%d characters)" % (shown[:_MAX_VALUE_CHARS], len(shown))
+        super(ValidationError, self).__init__("%s=%s: %s" % (option, shown, reason))
 
 
 class NotSupportedError(StorageError):

@@ -21,7 +21,7 @@ import traceback
 from ansible_collections.poolcraft.storage.plugins.module_utils import _devices, _mounts, _scsi
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner
-from ansible_collections.poolcraft.storage.plugins.module_utils._task import argument_spec, exit_with, require_library
+from ansible_collections.poolcraft.storage.plugins.module_utils._task import COMMON_ARGS, exit_with, require_library, validate_directories
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools import _lvm_report, _multipath
 
 try:
@@ -31,12 +31,16 @@ except ImportError:
     pyudev = None
     PYUDEV_IMPORT_ERROR = traceback.format_exc()
 
-ARGUMENT_SPEC = argument_spec(
+# the module fits it to the task (_task.fitted_spec) when it builds its AnsibleModule
+ARGUMENT_SPEC = dict(
+    COMMON_ARGS,
     gather_subset={"type": "list", "elements": "str", "default": ["all"]},
     devices={"type": "list", "elements": "str"},
     network_usage={"type": "bool", "default": False},
     usage_timeout={"type": "int", "default": 5},
 )
+
+MAX_USAGE_TIMEOUT = 3600  # seconds; longer than any df of a network mount should take
 
 SUBSETS = ("devices", "iscsi", "lvm", "mounts", "multipath", "pools", "scsi_hosts")
 NEEDS_PYUDEV = frozenset(("devices", "iscsi", "multipath", "scsi_hosts"))
@@ -56,6 +60,16 @@ def resolve_subsets(requested):
     if not chosen:
         chosen = set(SUBSETS)  # only exclusions given: everything else
     return chosen - excluded
+
+
+def validate_params(params):
+    """Every option, before anything is read."""
+    validate_directories(params)
+    timeout = params.get("usage_timeout")
+    if timeout is not None and not 0 <= timeout <= MAX_USAGE_TIMEOUT:
+        raise ValidationError("usage_timeout", timeout, "must be from 0 to %d seconds" % MAX_USAGE_TIMEOUT)
+    for pattern in params.get("devices") or []:
+        _devices.validate_pattern(pattern)
 
 
 class Gatherer(object):
@@ -246,7 +260,7 @@ def _unusable_facts(stored, exc):
 def _has_definitions(directory):
     try:
         return any(entry.endswith(".xml") and not entry.startswith(".") for entry in os.listdir(directory))
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the path (validate_params refuses it first)
         return False
 
 
@@ -300,6 +314,7 @@ def gather_facts(module, runner=None, context=None):
     """Check the libraries the chosen subsets need, gather, exit once (changed: never)."""
 
     def gather():
+        validate_params(module.params)
         subsets = resolve_subsets(module.params.get("gather_subset"))
         if NEEDS_PYUDEV & subsets:
             require_library("pyudev", PYUDEV_IMPORT_ERROR)

@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import os
 import re
 import stat
@@ -148,8 +149,45 @@ def mount_options(value, option="mount_options"):
         if not isinstance(item, str):
             raise ValidationError(option, item, "a mount option is a string, not %s" % type(item).__name__)
         _refuse_characters(item, option, _LINE_BREAKING)
+        if item.startswith(("[", "{")):
+            # Ansible turns a list or dict given as an element into its text
+            raise ValidationError(option, item, "a mount option is a string, not a list or dict")
         if not _MOUNT_OPTION_RE.fullmatch(item):
             raise ValidationError(option, item, "not a mount option: empty, or holds whitespace or an empty item")
+    return value
+
+
+def existing_device(value, option):
+    """A device path that, where it exists, is a block device or a regular file (a pool may be
+    defined before its device appears, and an image file can back a loop device). Only stat'ed."""
+    device(value, option)
+    if value is None:
+        return None
+    try:
+        mode = os.stat(value).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return value
+        raise ValidationError(option, value, "cannot be a device: %s" % (exc.strerror or exc))
+    if not (stat.S_ISBLK(mode) or stat.S_ISREG(mode)):
+        raise ValidationError(option, value, "is %s, not a block device" % kind(mode))
+    return value
+
+
+def directory(value, option):
+    """A directory the task keeps files in (config_dir, runtime_dir): a good path that, where it
+    exists, is a directory. A missing one passes: the store makes it."""
+    path(value, option)
+    if value is None:
+        return None
+    try:
+        mode = os.stat(value).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return value
+        raise ValidationError(option, value, "cannot be a directory: %s" % (exc.strerror or exc))
+    if not stat.S_ISDIR(mode):
+        raise ValidationError(option, value, "is %s, not a directory" % kind(mode))
     return value
 
 

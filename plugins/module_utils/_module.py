@@ -30,6 +30,7 @@ def run(module, manager_class):
 
     def plan_and_apply():
         _task.require_library("lxml", LXML_IMPORT_ERROR)
+        _task.validate_directories(module.params)  # before the store opens anything in them
         store = DefinitionStore(module.params["config_dir"], module.params["runtime_dir"], read_only=module.check_mode)
         manager = manager_class(module.params, Runner(), store)
         with store:

@@ -7,11 +7,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import os
-import re
+import stat
 import uuid as uuidlib
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _perms
+from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs, _perms
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import backend_for
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
@@ -21,17 +22,84 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._xml import Pool
 DEFAULT_FSTAB = "/etc/fstab"
 # PoolDef fields as the task names them
 _OPTION_OF = {"target_path": "target.path", "permissions": "target.permissions"}
-_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 
 
 def validate_name(name, option="name"):
-    """A name becomes a file name: no path tricks, no control characters."""
-    if not name or name in (".", "..") or "/" in name or "\0" in name or "\n" in name \
-            or name.startswith(".") or any(ord(char) < 32 for char in name):
-        raise ValidationError(option, name, "must be a plain name: no '/', no leading '.', no control characters")
-    if len(name.encode("utf-8")) > 200:
-        raise ValidationError(option, name, "longer than 200 bytes")
+    """A name becomes a file name, an fstab marker and a tool's argument (_inputs.name)."""
+    return _inputs.name(name, option)
+
+
+def _pool_name(name):
+    """A pool's name: also without surrounding blanks, which its XML definition would not keep."""
+    validate_name(name)
+    if name != name.strip():
+        raise ValidationError("name", name, "must not begin or end with whitespace")
     return name
+
+
+def _fstab_path(value):
+    """The fstab the task writes to: a good path in a directory that exists (None: the host's)."""
+    if value is None:
+        return DEFAULT_FSTAB
+    _inputs.path(value, "fstab")
+    parent = os.path.dirname(value)
+    if not os.path.isdir(parent):
+        raise ValidationError("fstab", value, "its directory %s does not exist" % parent)
+    return value
+
+
+def _target_path(value):
+    """target.path: a good path which, where it exists, is a directory."""
+    _inputs.path(value, "target.path")
+    if value is None:
+        return None
+    try:
+        mode = os.stat(value).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return value
+        raise ValidationError("target.path", value, "cannot be a directory: %s" % (exc.strerror or exc))
+    if not stat.S_ISDIR(mode):
+        raise ValidationError("target.path", value, "is %s, not a directory" % _inputs.kind(mode))
+    return value
+
+
+def _refuse_repeated_devices(params):
+    """A device named twice in source.devices (checked after the type's own rules, which say
+    "exactly one device" where a type takes one)."""
+    devices = (params.get("source") or {}).get("devices") or []
+    for index, device in enumerate(devices):
+        if os.path.normpath(device) in [os.path.normpath(seen) for seen in devices[:index]]:
+            raise ValidationError("source.devices", device, "is listed twice")
+
+
+def validate_params(params):
+    """Every option of the task, before anything is read or written, whatever state says."""
+    if params.get("name") is None and params.get("uuid") is None:
+        raise ValidationError("name", None, "give name or uuid of the pool")
+    if params.get("name") is not None:
+        _pool_name(params["name"])
+    _inputs.uuid(params.get("uuid"), "uuid")
+    _fstab_path(params.get("fstab"))
+    target = params.get("target") or {}
+    _target_path(target.get("path"))
+    if target.get("permissions") is not None:
+        _perms.from_params(target["permissions"], "target.permissions")
+    source = params.get("source") or {}
+    _inputs.existing_device(source.get("device"), "source.device")
+    devices = source.get("devices")
+    if devices is not None and not devices:
+        raise ValidationError("source.devices", devices, "an empty list; leave the option out")
+    for device in devices or []:
+        _inputs.existing_device(device, "source.devices")
+    for field in ("format", "name"):
+        _inputs.text(source.get(field), "source." + field)
+    _inputs.mount_options(params.get("mount_options"))
+    thin_pool = params.get("thin_pool")
+    if thin_pool is not None:
+        validate_name(thin_pool.get("name"), "thin_pool.name")
+        if thin_pool.get("size") is not None:
+            parse_size(thin_pool["size"], "thin_pool.size")
 
 
 def apply_all(actions):
@@ -121,7 +189,7 @@ class PoolManager(object):
         self.store = store
         self.name = params.get("name")
         # task-wide settings a backend may need beyond the definition
-        self.settings = {"fstab": params.get("fstab") or DEFAULT_FSTAB,
+        self.settings = {"fstab": _fstab_path(params.get("fstab")),  # "" is refused: it is not the host's fstab
                          "remove_devices": bool(params.get("remove_devices"))}
         self.backend = None
         self.stored = None
@@ -130,16 +198,18 @@ class PoolManager(object):
     # -- finding the pool ----------------------------------------------------
 
     def _lookup(self):
-        wanted_uuid = self.params.get("uuid")
-        if wanted_uuid is not None and not _UUID_RE.match(wanted_uuid):
-            raise ValidationError("uuid", wanted_uuid, "not a UUID")
+        wanted_uuid = _inputs.uuid(self.params.get("uuid"), "uuid")
         if self.name is not None:  # "" is a bad name, not a missing one
-            validate_name(self.name)
-            stored = self.store.get(self.name)
-            if stored and wanted_uuid and str(uuidlib.UUID(stored.definition.uuid)) != str(uuidlib.UUID(wanted_uuid)):
-                raise ValidationError("uuid", wanted_uuid, "pool %r has uuid %s" % (self.name, stored.definition.uuid))
+            stored = self.store.get(_pool_name(self.name))
+            if stored and wanted_uuid and str(uuidlib.UUID(stored.definition.uuid)) != wanted_uuid:
+                raise ValidationError("uuid", self.params["uuid"], "pool %r has uuid %s" % (self.name, stored.definition.uuid))
+            if stored is None and wanted_uuid and self.params["state"] != "absent":
+                other = self.store.find_uuid(wanted_uuid)
+                if other is not None:
+                    raise ValidationError("uuid", self.params["uuid"], "pool %r already has this uuid"
+                                          % other.definition.name)
             return stored
-        stored = self.store.find_uuid(str(uuidlib.UUID(wanted_uuid)))
+        stored = self.store.find_uuid(wanted_uuid)
         if stored is None and self.params["state"] != "absent":
             raise NotFoundError("no pool has uuid %s; give name to define a new pool" % wanted_uuid)
         if stored is not None:
@@ -160,13 +230,11 @@ class PoolManager(object):
         params = self.params
         current = self.stored.definition if self.stored else None
         target = params.get("target") or {}
-        path = target.get("path") or (current.target_path if current else None)
-        if path is not None and (not os.path.isabs(path) or "\0" in path or "\n" in path):
-            raise ValidationError("target.path", path, "must be an absolute path")
+        path = _target_path(target.get("path")) or (current.target_path if current else None)
         perms = _perms.from_params(target.get("permissions"), "target.permissions") \
             if target.get("permissions") is not None else (current.permissions if current else _perms.from_params(None))
-        new_uuid = params.get("uuid") or (current.uuid if current else str(uuidlib.uuid4()))
-        mount_options = params.get("mount_options")
+        new_uuid = _inputs.uuid(params.get("uuid"), "uuid") or (current.uuid if current else str(uuidlib.uuid4()))
+        mount_options = _inputs.mount_options(params.get("mount_options"))
         pool = PoolDef(name=self.name, type=pool_type, uuid=str(uuidlib.UUID(new_uuid)),
                        target_path=os.path.normpath(path) if path else None, permissions=perms,
                        source=self._desired_source(current),
@@ -194,16 +262,18 @@ class PoolManager(object):
         if given.get("device"):
             devices.insert(0, given["device"])
         for device in devices:
-            if not os.path.isabs(device):
-                raise ValidationError("source.device", device, "must be an absolute path")
-        return PoolSource(devices=tuple(devices), format=given.get("format"), name=given.get("name"))
+            _inputs.existing_device(device, "source.device")
+        return PoolSource(devices=tuple(devices), format=_inputs.not_empty(given.get("format"), "source.format"),
+                          name=_inputs.not_empty(given.get("name"), "source.name"))
 
     # -- planning ------------------------------------------------------------
 
     def plan(self):
+        validate_params(self.params)
         self.stored = self._lookup()
         state = self.params["state"]
         if state == "absent":
+            _refuse_repeated_devices(self.params)
             if self.stored is None:
                 return []
             self.backend = backend_for(self.stored.definition.type, self.runner, self.settings)
@@ -212,6 +282,7 @@ class PoolManager(object):
         self.backend = backend_for(pool_type, self.runner, self.settings)
         desired = self._desired(pool_type)
         self.backend.validate(desired)
+        _refuse_repeated_devices(self.params)
         return self._plan_present(desired, state)
 
     def _plan_absent(self):

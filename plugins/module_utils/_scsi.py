@@ -108,7 +108,7 @@ def scsi_host_facts(context):
 
 
 def initiator_name(path=INITIATOR_NAME_FILE):
-    for line in (_sysfs.read(path) or "").splitlines():
+    for line in (_sysfs.read(path) or "").split("\n"):  # the file's own line rule
         key, sep, value = line.strip().partition("=")
         if sep and key.strip() == "InitiatorName":
             return value.strip()

@@ -87,7 +87,7 @@ def readlink(path):
 def parse_uevent(text):
     """KEY=VALUE lines of a sysfs uevent file, as a dict."""
     result = {}
-    for line in (text or "").splitlines():
+    for line in (text or "").split("\n"):  # sysfs lines end in \n alone: a value may hold \x85
         key, sep, value = line.partition("=")
         if sep:
             result[key] = value

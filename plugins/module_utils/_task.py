@@ -13,8 +13,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible.module_utils import basic
 from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.common.validation import check_type_int
 
+from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
 from ansible_collections.poolcraft.storage.plugins.module_utils._store import DEFAULT_CONFIG_DIR, DEFAULT_RUNTIME_DIR
 
@@ -40,9 +43,60 @@ def require_library(library, import_error):
 
 
 def argument_spec(**specific):
+    """The module's argument spec: the common options and its own, fitted to the task's
+    parameters (see fitted_spec)."""
     spec = dict(COMMON_ARGS)
     spec.update(specific)
-    return spec
+    return fitted_spec(spec)
+
+
+def fitted_spec(spec, params=None):
+    """spec, changed only where ansible-core would raise a traceback instead of a message for the
+    task's parameters (params, or the ones the module is about to read): a dict option with
+    suboptions given a number, a bool or a list (set_fallbacks() iterates it) is left without its
+    suboptions, so AnsibleModule's type check refuses it in one line; an int option given as text
+    is converted by ascii_int, as ansible-core takes the digits of every script ("\u0665" is 5)."""
+    if params is None:
+        params = _task_params()
+    if not isinstance(params, dict):
+        return spec
+    fitted = dict(spec)
+    for option, option_spec in spec.items():
+        value = params.get(option)
+        if option_spec.get("type") == "int" and isinstance(value, str):
+            fitted[option] = dict(option_spec, type=ascii_int)
+            continue
+        if option_spec.get("type") != "dict" or not option_spec.get("options") or value is None:
+            continue
+        if isinstance(value, dict):
+            fitted[option] = dict(option_spec, options=fitted_spec(option_spec["options"], value))
+        elif not isinstance(value, str):  # a string may be k=v or JSON, which ansible-core turns into a dict
+            fitted[option] = dict((key, setting) for key, setting in option_spec.items() if key != "options")
+    return fitted
+
+
+def ascii_int(value):
+    """An int option's value: only the ASCII digits count."""
+    if isinstance(value, str) and not value.isascii():
+        raise TypeError("%r: only the ASCII digits 0-9 make a number" % value)
+    return check_type_int(value)
+
+
+def _task_params():
+    """The parameters AnsibleModule will read, when they have been handed to the module (None
+    otherwise: nothing is read from stdin here)."""
+    if getattr(basic, "_ANSIBLE_ARGS", None) is None:
+        return None
+    try:
+        return basic._load_params()
+    except Exception:  # pylint: disable=broad-except
+        return None  # AnsibleModule reads them again, and reports what is wrong with them
+
+
+def validate_directories(params):
+    """config_dir and runtime_dir: good paths, and directories where they exist."""
+    for option in COMMON_ARGS:
+        _inputs.directory(params.get(option), option)
 
 
 def exit_with(module, work):

@@ -29,8 +29,9 @@ MAX_SIZE = 2 ** 63 - 1
 # value of thousands of digits from ever reaching int() (or its 4300-digit limit)
 MAX_DIGITS = 30
 
-# ASCII only: a Unicode \d would read "\u0661\u0660" (Arabic-Indic digits) as 10
-_SIZE_RE = re.compile(r"\s*(-?)([0-9]+)(?:\.([0-9]+))?\s*([A-Za-z]*)\s*", re.ASCII)
+# ASCII only: a Unicode \d would read "\u0661\u0660" (Arabic-Indic digits) as 10; spaces only
+# (\s would let a tab or a newline through, which no size needs)
+_SIZE_RE = re.compile(r" *(-?)([0-9]+)(?:\.([0-9]+))? *([A-Za-z]*) *", re.ASCII)
 _HINT = "use bytes or a number with a unit such as 512MiB, 10G, 1TiB"
 _TOO_LARGE = "larger than any Linux file or device can be (8 EiB)"
 
@@ -64,6 +65,9 @@ def parse_size(value, option="size"):
 def _parse_text(value, option):
     if not value.strip():
         raise ValidationError(option, value, "an empty string is not a size; " + _HINT)
+    unprintable = next((char for char in value if not char.isprintable()), None)
+    if unprintable is not None:  # a tab, a newline, a NUL, U+2028: named, as the value's repr hides it among escapes
+        raise ValidationError(option, value, "not a size: holds the unprintable character U+%04X; %s" % (ord(unprintable), _HINT))
     match = _SIZE_RE.fullmatch(value)
     if not match:
         if any(char.isdigit() and not "0" <= char <= "9" for char in value):

@@ -8,19 +8,29 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import stat
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _image_header, _perms
+from ansible_collections.poolcraft.storage.plugins.module_utils import _image_header, _inputs, _mounts, _perms
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import backend_for
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import FILE_ONLY_VOLUME_OPTIONS, CloneSource, VolumeSpec
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
-from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
-from ansible_collections.poolcraft.storage.plugins.module_utils._pool import is_active, validate_name, volume_info
+from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg, qemu_img_errors
+from ansible_collections.poolcraft.storage.plugins.module_utils._pool import is_active, volume_info
 from ansible_collections.poolcraft.storage.plugins.module_utils._units import human_size, parse_size
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, volume_to_xml
 
 # the task's own values of these options, kept in the VolumeSpec for the backend's refusals
 _GIVEN = FILE_ONLY_VOLUME_OPTIONS + ("backing_store",)
+# the options that name another image: clone_from and backing_store
+_IMAGE_OPTIONS = ("clone_from", "backing_store")
+# the formats an image given to us may be read as (qemu-img reads more, but those read more than one file)
+IMAGE_FORMATS = _image_header.PARSED_FORMATS + _image_header.QEMU_IMG_FORMATS
+# formats the header probe recognises by their magic: an image of another format cannot be read as one of them
+_PROBED_FORMATS = ("qcow", "qcow2", "qed", "vmdk", "vdi", "vhdx", "vpc", "luks")
+# the kernel's own file systems: their regular files are the host's state (/proc/self/environ), never an image
+_KERNEL_FILESYSTEMS = frozenset(("proc", "sysfs", "debugfs", "tracefs", "securityfs", "configfs", "cgroup", "cgroup2",
+                                 "pstore", "efivarfs", "bpf", "fusectl", "binfmt_misc", "selinuxfs", "mqueue", "devpts"))
 
 
 class _PoolRef(object):
@@ -43,16 +53,59 @@ class VolumeManager(object):
         self.name = None
         self.clone_method = None
         self._after = None
+        # every option checked before the store is opened or anything is read: whatever
+        # `state` says, an invalid option refuses the task
+        self._sizes_given = self._validate()
+        self._permissions = _perms.from_params(params.get("permissions"))
+
+    # -- the task's options, checked before anything is read ------------------
+
+    def _validate(self):
+        """Every option's own rules (no host state is read); the parsed sizes. Permissions follow
+        (owner and group names are looked up in the user database)."""
+        params = self.params
+        for option in ("pool", "name"):
+            _inputs.name(params.get(option), option)
+        for option in ("path", "key"):
+            _inputs.path(params.get(option), option)
+        _inputs.not_empty(_inputs.text(params.get("format"), "format"), "format")
+        for option in _IMAGE_OPTIONS:
+            self._validate_image_ref(params.get(option), option)
+        if params.get("lazy_refcounts") and params.get("compat") == "0.10":
+            raise ValidationError("lazy_refcounts", params["lazy_refcounts"],
+                                  "qemu-img create refuses lazy_refcounts=on with compat=0.10: lazy refcounts need compat 1.1")
+        return dict((option, None if params.get(option) is None else parse_size(params[option], option))
+                    for option in ("capacity", "allocation", "cluster_size"))
+
+    @staticmethod
+    def _validate_image_ref(ref, option):
+        """clone_from or backing_store: a path, or a pool and a name, and a format qemu-img reads here."""
+        if ref is None:
+            return
+        if not isinstance(ref, dict):
+            raise ValidationError(option, ref, "give path, or pool and name")
+        _inputs.path(ref.get("path"), option + ".path")
+        for part in ("pool", "name"):
+            _inputs.name(ref.get(part), "%s.%s" % (option, part))
+        fmt = _inputs.not_empty(_inputs.text(ref.get("format"), option + ".format"), option + ".format")
+        if fmt is not None and fmt not in IMAGE_FORMATS:
+            raise ValidationError(option + ".format", fmt, "not an image format read here; give one of %s" % ", ".join(IMAGE_FORMATS))
+        if ref.get("path") and (ref.get("pool") or ref.get("name")):
+            raise ValidationError(option, ref, "give path, or pool and name, not both")
+        if not ref.get("path") and not (ref.get("pool") and ref.get("name")):
+            raise ValidationError(option, ref, "give path, or pool and name")
 
     # -- finding pools and volumes ------------------------------------------
 
-    def _pool(self, name, option):
-        stored = self.store.get(validate_name(name, option))
+    def _pool(self, name, option, shown=None):
+        """The started pool called name; shown is how a refusal names it (default: option=name)."""
+        stored = self.store.get(_inputs.name(name, option))
+        shown = shown or "%s=%r" % (option, name)
         if stored is None:
-            raise NotFoundError("%s=%r: no such pool" % (option, name))
+            raise NotFoundError("%s: no such pool" % shown)
         backend = backend_for(stored.definition.type, self.runner)
         if not is_active(stored, backend):
-            raise StorageError("%s=%r: pool is not running; start it with storage_pool state: running" % (option, name))
+            raise StorageError("%s: pool is not running; start it with storage_pool state: running" % shown)
         return _PoolRef(stored, backend)
 
     def _pool_holding(self, path, option):
@@ -60,7 +113,8 @@ class VolumeManager(object):
         for stored in self.store.all():
             name = backend_for(stored.definition.type, self.runner).volume_name_at(stored.definition, path)
             if name is not None:
-                return self._pool(stored.definition.name, "pool"), name
+                pool = stored.definition.name
+                return self._pool(pool, "pool", shown="%s=%r (in pool %r)" % (option, path, pool)), name
         raise NotFoundError("%s=%r: no defined pool holds this path" % (option, path))
 
     def _locate(self):
@@ -68,37 +122,65 @@ class VolumeManager(object):
         for option in ("path", "key"):
             value = params.get(option)
             if value:
-                if not os.path.isabs(value):
-                    raise ValidationError(option, value, "must be an absolute path")
                 pool, name = self._pool_holding(value, option)
-                return pool, validate_name(name, option)
+                return pool, _inputs.name(name, option)
         if not params.get("pool") or not params.get("name"):
             raise ValidationError("name", params.get("name"), "give pool and name, or path, or key")
-        return self._pool(params["pool"], "pool"), validate_name(params["name"])
+        return self._pool(params["pool"], "pool"), params["name"]
 
     def _source_path(self, spec, option):
-        """A path from a {path} or {pool, name} reference; it must exist."""
+        """A path from a {path} or {pool, name} reference (checked by _validate_image_ref); it must
+        exist and be a regular file or a block device (stat'ed only: opening a FIFO blocks)."""
         if spec.get("path"):
             path = spec["path"]
-            if not os.path.isabs(path):
-                raise ValidationError(option + ".path", path, "must be an absolute path")
-        elif spec.get("pool") and spec.get("name"):
+        else:
             pool = self._pool(spec["pool"], option + ".pool")
-            found = pool.backend.get_volume(pool.definition, validate_name(spec["name"], option + ".name"))
+            found = pool.backend.get_volume(pool.definition, spec["name"])
             if found is None:
                 raise NotFoundError("%s: pool %r has no volume %r" % (option, spec["pool"], spec["name"]))
             path = found.path
-        else:
-            raise ValidationError(option, spec, "give path, or pool and name")
         if not os.path.exists(path):
-            raise NotFoundError("%s: %s does not exist" % (option, path))
+            raise NotFoundError("%s: %s does not exist" % (option, path if path.isprintable() else repr(path)))
+        _inputs.source_file(path, option)
+        _refuse_kernel_file(path, option)
         return path
+
+    def _image(self, option):
+        """The image option names (clone_from or backing_store), as (path, format, header, references),
+        refused unless it is a regular file or block device whose every reference (backing file, data
+        file, extent) exists and, without allow_references, is a volume of a defined pool. All of it is
+        read from the headers, before qemu-img opens the image (which would follow the references)."""
+        ref = self.params[option]
+        path = self._source_path(ref, option)
+        header = _image_header.probe_path(path, option + ".path")
+        fmt = ref.get("format") or header.format
+        if fmt != header.format and fmt in _PROBED_FORMATS:
+            raise ValidationError(option + ".format", fmt, "%s is a %s image, not %s" % (path, header.format, fmt))
+        with qemu_img_errors(option, self.name):
+            refs = _image_header.image_references(path, fmt, self.runner, option + ".path")
+        for found in refs:
+            if found.path is not None and not os.path.lexists(found.path):
+                raise ValidationError(option, path, "%s, which does not exist" % found.describe())
+        if not self.params.get("allow_references"):
+            _image_header.refuse_references(option, path, refs, self._is_pool_volume)
+        return path, fmt, header, refs
+
+    def _is_pool_volume(self, real):
+        """Whether the file at real (a resolved path) is a volume of a defined pool."""
+        for stored in self.store.all():
+            definition = stored.definition
+            backend = backend_for(definition.type, self.runner)
+            if any(backend.volume_name_at(definition, path) is not None for path in _spellings(definition, real)):
+                return True
+        return False
 
     # -- planning ------------------------------------------------------------
 
     def plan(self):
         self.pool, self.name = self._locate()
         pool, backend = self.pool.definition, self.pool.backend
+        if self.params.get("format"):
+            backend.validate_volume_format(self.params["format"])
         self.volume = backend.get_volume(pool, self.name)
         if self.params["state"] == "absent":
             return self._plan_absent()
@@ -115,35 +197,33 @@ class VolumeManager(object):
         return actions
 
     def _sizes(self):
-        capacity = self.params.get("capacity")
-        allocation = self.params.get("allocation")
+        capacity, allocation = self._sizes_given["capacity"], self._sizes_given["allocation"]
         if capacity is not None:
-            capacity = self.pool.backend.round_capacity(self.pool.definition, parse_size(capacity, "capacity"))
-        allocation = None if allocation is None else parse_size(allocation, "allocation")
+            capacity = self.pool.backend.round_capacity(self.pool.definition, capacity)
         if capacity == 0:
             raise ValidationError("capacity", self.params["capacity"], "a volume needs a size above 0")
         return capacity, allocation
 
     def _clone_source(self):
-        ref = self.params.get("clone_from")
-        if not ref:
+        if not self.params.get("clone_from"):
             return None
-        path = self._source_path(ref, "clone_from")
-        header = _image_header.probe_path(path)
-        fmt = ref.get("format") or header.format
+        path, fmt, header, refs = self._image("clone_from")
         capacity = header.capacity
         if capacity is None or fmt != header.format:
             # qemu-img itself, whatever the pool type: the header reader does not size every format
-            capacity = int(QemuImg(self.runner).info(path, fmt)["virtual-size"])
-        return CloneSource(path=path, format=fmt, has_backing=bool(header.backing_path) and fmt == header.format,
-                           capacity=capacity)
+            with qemu_img_errors("clone_from", self.name):
+                capacity = QemuImg(self.runner).info(path, fmt).get("virtual-size")
+            if not isinstance(capacity, int) or isinstance(capacity, bool):
+                raise StorageError("clone_from: qemu-img info gives no size of %s for volume %r" % (path, self.name))
+        # any reference forces a flattening copy: a reflink of the image would keep the references,
+        # which would then be looked up from the pool's directory
+        return CloneSource(path=path, format=fmt, has_backing=bool(refs), capacity=capacity)
 
     def _backing(self):
-        ref = self.params.get("backing_store")
-        if not ref:
+        if not self.params.get("backing_store"):
             return None
-        path = self._source_path(ref, "backing_store")
-        return BackingStore(path=path, format=ref.get("format") or _image_header.probe_path(path).format)
+        path, fmt, _header, _refs = self._image("backing_store")
+        return BackingStore(path=path, format=fmt)
 
     def _plan_create(self):
         params, backend = self.params, self.pool.backend
@@ -162,7 +242,7 @@ class VolumeManager(object):
             preallocation=params.get("preallocation"), cluster_size=self._cluster_size(),
             compat=params.get("compat"), lazy_refcounts=params.get("lazy_refcounts"),
             backing=backing, clone=clone,
-            permissions=_perms.from_params(params.get("permissions")),
+            permissions=self._permissions,
             given=dict((option, params.get(option)) for option in _GIVEN))
         self._refuse_options(backend)
         actions = backend.plan_create_volume(self.pool.definition, spec)
@@ -171,8 +251,10 @@ class VolumeManager(object):
                        "capacity": capacity if capacity is not None else (clone.capacity if clone else None),
                        "backing": backing.path if backing else None,
                        "permissions": spec.permissions.as_dict()}
-        # the backend's apply returns how a clone was made (reflink, copy), reported as clone_method
-        return [Action(action.description, lambda action=action: self._created(action.apply())) for action in actions]
+        # the backend's apply returns how a clone was made (reflink, copy), reported as clone_method;
+        # a qemu-img failure reads as one line naming the option it is about and the volume
+        option = "clone_from" if clone else ("backing_store" if backing else "capacity")
+        return [Action(action.description, lambda action=action: self._created(action.apply, option)) for action in actions]
 
     def _refuse_options(self, backend):
         """Options the pool type does not have, refused by name (its class data says which)."""
@@ -186,8 +268,7 @@ class VolumeManager(object):
             raise ValidationError("permissions", perms, backend.no_volume_permissions)
 
     def _cluster_size(self):
-        value = self.params.get("cluster_size")
-        return None if value is None else parse_size(value, "cluster_size")
+        return self._sizes_given["cluster_size"]
 
     def _plan_update(self):
         params, vol, backend = self.params, self.volume, self.pool.backend
@@ -202,18 +283,20 @@ class VolumeManager(object):
         capacity, _allocation = self._sizes()
         if capacity is not None and capacity != vol.capacity:
             # the pool type first: it may not resize at all, or not this way
-            actions += backend.plan_resize_volume(self.pool.definition, vol, capacity)
+            actions += [_with_qemu_img_errors(action, "capacity", vol.name)
+                        for action in backend.plan_resize_volume(self.pool.definition, vol, capacity)]
             if capacity < vol.capacity and not params.get("shrink"):
                 raise ValidationError("capacity", params["capacity"], "smaller than the volume (%s); set shrink: true to shrink it"
                                       % human_size(vol.capacity))
-        perms = _perms.from_params(params.get("permissions"))
+        perms = self._permissions
         actions += backend.plan_volume_permissions(self.pool.definition, vol, perms)
         self._after = dict(self.snapshot(), capacity=capacity if capacity is not None else vol.capacity,
                            permissions=dict(vol.permissions.as_dict(), **{k: v for k, v in perms.as_dict().items() if v is not None}))
         return actions
 
-    def _created(self, clone_method):
-        self.clone_method = clone_method
+    def _created(self, apply, option):
+        with qemu_img_errors(option, self.name):
+            self.clone_method = apply()
 
     # -- reporting -----------------------------------------------------------
 
@@ -240,3 +323,37 @@ class VolumeManager(object):
         if self.clone_method:
             result["clone_method"] = self.clone_method
         return result
+
+
+def _with_qemu_img_errors(action, option, volume):
+    """The action, its qemu-img failure as one line naming option and volume."""
+    def apply():
+        with qemu_img_errors(option, volume):
+            return action.apply()
+    return Action(action.description, apply)
+
+
+def _spellings(definition, real):
+    """real, and real in the pool's own spelling of its target when that is a link (volume_name_at
+    compares with the target as defined)."""
+    paths = [real]
+    target = getattr(definition, "target_path", None)
+    if target and os.path.dirname(real) == os.path.realpath(target) and os.path.realpath(target) != target:
+        paths.append(os.path.join(target, os.path.basename(real)))
+    return paths
+
+
+def _refuse_kernel_file(path, option):
+    """Refuse a regular file of the kernel's own file systems (/proc, /sys ...), found by the
+    device number of the file's file system in the mount table."""
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        return  # a block device: its node is on devtmpfs, its data is an image
+    device = "%d:%d" % (os.major(st.st_dev), os.minor(st.st_dev))
+    try:
+        mounts = _mounts.read_mounts()
+    except (OSError, StorageError):
+        return  # no mount table to read: nothing to tell
+    fstype = next((mount["fstype"] for mount in mounts if mount["maj_min"] == device), None)
+    if fstype in _KERNEL_FILESYSTEMS:
+        raise ValidationError(option, path, "is a file of the kernel's %s file system, not an image" % fstype)

@@ -455,10 +455,11 @@ ansible_facts:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._facts import ARGUMENT_SPEC, gather_facts
+from ansible_collections.poolcraft.storage.plugins.module_utils._task import fitted_spec
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=fitted_spec(ARGUMENT_SPEC), supports_check_mode=True)
     gather_facts(module)
 
 

@@ -97,7 +97,8 @@ options:
   backing_store:
     description:
       - Make a new volume an overlay (copy-on-write) on another image, given by O(backing_store.path) or by
-        O(backing_store.pool) and O(backing_store.name). The backing image must exist.
+        O(backing_store.pool) and O(backing_store.name). The backing image must exist, be a regular file or a
+        block device, and refer to no file outside itself that is not a volume of a defined pool (see O(allow_references)).
       - In C(logical) pools the volume is an LVM snapshot of another volume of the same pool, of a linear volume
         with O(capacity) as its copy-on-write space (required), of a thin volume a thin snapshot (no O(capacity)).
     type: dict
@@ -121,6 +122,8 @@ options:
         (instant, sharing blocks) where the filesystem supports it; otherwise a sparse copy with qemu-img
         (an overlay source is flattened).
       - Has no effect once the volume exists.
+      - An image that refers to files outside itself is refused unless they are volumes of a defined pool; see
+        O(allow_references).
       - In C(logical) pools the data is copied into a new LV with C(qemu-img convert) (RV(clone_method=copy)).
     type: dict
     suboptions:
@@ -136,6 +139,18 @@ options:
       format:
         description: Format of the source; probed from its header when omitted.
         type: str
+  allow_references:
+    description:
+      - "Use an O(clone_from) or O(backing_store) image that refers to files outside itself: a backing file,
+        a qcow2 external data file, or the extents of a VMDK descriptor (also a descriptor embedded in a sparse VMDK)."
+      - By default such an image is refused, naming the file it refers to, unless each such file is a volume of a
+        defined pool. qemu-img reads those files when it opens the image, so an image from somebody else could
+        otherwise copy any host file it names (such as C(../../etc/shadow)) into the pool.
+      - Set V(true) only for images you trust. A loop, a chain of more than 16 files, and a reference to anything
+        but a regular file or a block device are refused even then.
+      - A file qemu finds by itself (a network or C(json:) name, a relative data file) never counts as a pool volume.
+    type: bool
+    default: false
   shrink:
     description:
       - Allow O(capacity) to make an existing volume smaller. Data past the new end is lost.
@@ -368,6 +383,7 @@ def main():
             lazy_refcounts={"type": "bool"},
             backing_store={"type": "dict", "options": _IMAGE_REF},
             clone_from={"type": "dict", "options": _IMAGE_REF},
+            allow_references={"type": "bool", "default": False},
             shrink={"type": "bool", "default": False},
             wipe={"type": "str", "choices": ["zero", "random"]},
             permissions={"type": "dict", "options": PERMISSIONS_SPEC},

@@ -71,6 +71,7 @@ class FakeRunner(object):
         self.tmpdir = str(tmpdir)
         self.steps = []
         self.calls = []
+        self.timeouts = []  # the timeout of each call, as calls has its argv
         self.commands = set(commands)
 
     # -- telling it what to expect ------------------------------------------
@@ -96,11 +97,12 @@ class FakeRunner(object):
     def has(self, name):
         return name in self.commands
 
-    def run(self, argv, data=None, env=None, check=True):
+    def run(self, argv, data=None, env=None, check=True, timeout=None):
         if isinstance(argv, (str, bytes)) or not argv:
             raise TypeError("Runner.run takes a non-empty argv list, never a shell string")
         argv = [str(arg) for arg in argv]
         self.calls.append(argv)
+        self.timeouts.append(timeout)
         self.which(argv[0])
         if not self.steps:
             pytest.fail("unexpected command (no more recorded steps): %r" % (argv,))
@@ -294,7 +296,7 @@ def dir_pool_params(path, **overrides):
 VOLUME_PARAMS = {"pool": "images", "name": "disk.img", "path": None, "key": None, "state": "present", "format": None,
                  "capacity": None, "allocation": None, "preallocation": None, "cluster_size": None, "compat": None,
                  "lazy_refcounts": None, "backing_store": None, "clone_from": None, "shrink": False, "wipe": None,
-                 "permissions": None}
+                 "permissions": None, "allow_references": False}
 
 
 class ManagerEnv(object):

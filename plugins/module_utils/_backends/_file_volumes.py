@@ -119,7 +119,8 @@ class FileVolumes(object):
         return self._describe(path, st, chain=True)
 
     def _describe(self, path, st, chain):
-        with open(path, "rb") as handle:
+        # stat'ed and opened without blocking: a FIFO put in the pool directory cannot stop a listing
+        with _image_header.open_image(path) as handle:
             header = _image_header.probe(handle, st.st_size)
         fmt, capacity = header.format, header.capacity
         if header.needs_qemu_img:
@@ -138,12 +139,15 @@ class FileVolumes(object):
         return backing if os.path.isabs(backing) else os.path.join(os.path.dirname(image), backing)
 
     def _chain(self, path, header):
-        chain = []
+        """The backing files, nearest first: at most _MAX_CHAIN, each once (a loop ends the list),
+        a file that is missing or not an image ends it too (it is listed, not read)."""
+        chain, seen = [], {os.path.realpath(path)}
         while header.backing_path and len(chain) < _MAX_CHAIN:
             path = self._absolute(path, header.backing_path)
             chain.append(BackingStore(path, header.backing_format))
-            if not os.path.isfile(path):
+            if not os.path.isfile(path) or os.path.realpath(path) in seen:
                 break
+            seen.add(os.path.realpath(path))
             header = _image_header.probe_path(path)
         return chain
 

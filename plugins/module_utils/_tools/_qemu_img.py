@@ -10,6 +10,7 @@ __metaclass__ = type
 
 import contextlib
 import json
+import os
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import CommandError, StorageError
 
@@ -17,6 +18,9 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._errors import C
 _BACKING_FILE, _DATA_FILE, _EXTENT = "backing file", "data file", "extent"
 # VMDK extent types qemu opens as VMDK sparse files; the others hold raw data
 _SPARSE_EXTENTS = ("SPARSE", "VMFSSPARSE", "SESPARSE")
+# seconds qemu-img info may take: it reads headers, so more means it is stuck (a file that blocks,
+# an image it loops on); create, convert and resize write data and take as long as it takes
+INFO_TIMEOUT = 60
 
 
 def _options(options):
@@ -47,12 +51,12 @@ class QemuImg(object):
         self.runner.run(argv)
 
     def info(self, path, fmt=None):
-        """qemu-img info as a dict. Its output can hold credentials for network
-        URLs, so callers must not return it whole."""
+        """qemu-img info as a dict, within INFO_TIMEOUT seconds (else CommandTimeout). Its output
+        can hold credentials for network URLs, so callers must not return it whole."""
         argv = ["qemu-img", "info", "--output=json", "-U"]
         if fmt:
             argv += ["-f", fmt]
-        _rc, out, _err = self.runner.run(argv + [path])
+        _rc, out, _err = self.runner.run(argv + [path], timeout=INFO_TIMEOUT)
         try:
             return json.loads(out)
         except ValueError:
@@ -114,15 +118,24 @@ def qemu_img_error(error, option, volume):
     return StorageError("%s: qemu-img failed for volume %r: %s" % (option, volume, first_line(error)))
 
 
+def _of_qemu_img(exc):
+    """Whether exc is the failure of a qemu-img run (other tools' failures keep their own words)."""
+    argv = getattr(exc, "argv", None)
+    return bool(argv) and os.path.basename(str(argv[0])) == "qemu-img"
+
+
 @contextlib.contextmanager
 def qemu_img_errors(option, volume):
-    """`with qemu_img_errors("clone_from", name): ...`: a CommandError inside becomes qemu_img_error;
-    another error of a command run (a missed deadline: it has the argv) gets the same prefix."""
+    """`with qemu_img_errors("clone_from", name): ...`: a qemu-img CommandError inside becomes
+    qemu_img_error; another error of a qemu-img run (a missed deadline: it has the argv) gets the
+    same prefix. Errors of other commands (lvcreate, sgdisk ...) pass unchanged."""
     try:
         yield
     except CommandError as exc:
+        if not _of_qemu_img(exc):
+            raise
         raise qemu_img_error(exc, option, volume)
     except StorageError as exc:
-        if getattr(exc, "argv", None) is None:
+        if not _of_qemu_img(exc):
             raise
         raise StorageError("%s: qemu-img failed for volume %r: %s" % (option, volume, exc))

@@ -12,8 +12,6 @@ __metaclass__ = type
 
 import os
 
-import pytest
-
 import bad_inputs as bad
 from bad_inputs import W
 
@@ -58,7 +56,5 @@ def cases():
     return bad.strategy(parts, generated_share=0)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "issue 10: NUL in devices traceback (_blockdev.resolve)"))
 def test_bad_input_pool_sources():
     bad.run_suite("pool_sources", cases(), build, EXAMPLES, fifos=[W + "/host/fifo"])

@@ -13,8 +13,6 @@ __metaclass__ = type
 import os
 import shutil
 
-import pytest
-
 import bad_inputs as bad
 import harness
 from bad_inputs import W
@@ -159,7 +157,5 @@ def cases():
     return bad.strategy(parts)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "issue 10: NUL in devices/config_dir/runtime_dir tracebacks; usage_timeout out of range, control chars in paths and devices \"\" accepted"))
 def test_bad_input_storage_device_facts():
     bad.run_suite("storage_device_facts", cases(), build, EXAMPLES, fifos=[W + "/host/fifo"])

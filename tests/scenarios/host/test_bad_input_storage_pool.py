@@ -12,8 +12,6 @@ __metaclass__ = type
 
 import os
 
-import pytest
-
 import bad_inputs as bad
 import harness
 from bad_inputs import W
@@ -209,8 +207,5 @@ def cases():
     return bad.strategy(parts)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "issue 10: tracebacks (NUL in config_dir/devices, uuid with newline, name null, scalar for a dict option); leftovers after failures; "
-    "state=absent ignores invalid options; control chars and bad devices accepted; fstab \"\" accepted; second run changes with source.name \"\""))
 def test_bad_input_storage_pool():
     bad.run_suite("storage_pool", cases(), build, EXAMPLES, fifos=[W + "/host/fifo"])

@@ -11,8 +11,6 @@ __metaclass__ = type
 
 import os
 
-import pytest
-
 import bad_inputs as bad
 import harness
 from bad_inputs import W
@@ -153,9 +151,5 @@ def cases():
     return bad.strategy(parts)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "issue 10: self-backed qcow2 clone hangs; images with outside references, char devices, self-backed and dangling chains accepted; "
-    "state=absent ignores invalid options; control chars in names/sizes accepted; format \"\" accepted; multi-line message; TypeError on a scalar "
-    "for a dict option"))
 def test_bad_input_storage_volume():
     bad.run_suite("storage_volume", cases(), build, EXAMPLES, fifos=[W + "/host/fifo"])

@@ -11,8 +11,8 @@ character device, a directory, a truncated qcow2 header. The host file is a file
 scratch directory, outside the images' directory, holding known bytes.
 
 The image-inspection functions are tested on them directly, each call under a deadline, so a hang
-fails the test instead of stopping the run. The storage_volume tests at the end are marked xfail
-until the volume manager calls those functions (the contract change wires them in)."""
+fails the test instead of stopping the run; then the same images through storage_volume, which
+refuses them (in check mode as for real) unless allow_references says the image is trusted."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -330,10 +330,7 @@ def test_a_truncated_qcow2_header(images, scratch):
     assert "\n" not in message
 
 
-# -- through storage_volume: wired in by the contract change ------------------------------------
-
-wired = pytest.mark.xfail(strict=True, reason="wired into storage_volume by the contract change")
-
+# -- through storage_volume ------------------------------------------------------------------------
 
 @pytest.fixture
 def pools(scratch, store, volume_schema):
@@ -356,7 +353,6 @@ def _refused_within_deadline(pools, args, *expect):
         return pools.refused(args, *expect)
 
 
-@wired
 @pytest.mark.parametrize("option", ["clone_from", "backing_store"])
 def test_storage_volume_refuses_each_attack(pools, scratch, option):
     images = Images(scratch)
@@ -366,7 +362,6 @@ def test_storage_volume_refuses_each_attack(pools, scratch, option):
         assert _pool_files_hold_the_secret(pools) is None
 
 
-@wired
 @pytest.mark.parametrize("option", ["clone_from", "backing_store"])
 def test_storage_volume_refuses_what_would_hang(pools, scratch, option):
     images = Images(scratch)
@@ -378,7 +373,6 @@ def test_storage_volume_refuses_what_would_hang(pools, scratch, option):
         _refused_within_deadline(pools, args, option, words)
 
 
-@wired
 def test_storage_volume_clones_an_image_with_references_when_allowed(pools, scratch):
     images = Images(scratch)
     path = images.backing_attack()
@@ -387,3 +381,46 @@ def test_storage_volume_clones_an_image_with_references_when_allowed(pools, scra
                             clone_from={"path": path, "format": "qcow2"})
     assert done.changed and not done.failed, done
     assert _pool_files_hold_the_secret(pools) == os.path.join(pools.vols, "trusted.raw")
+
+
+def test_storage_volume_makes_an_overlay_on_an_image_with_references_when_allowed(pools, scratch):
+    """backing_store as clone_from: with allow_references the overlay is made (converged: check mode,
+    real, again), and qemu-img sees its chain down to the host file."""
+    images = Images(scratch)
+    path = images.backing_attack()
+    with deadline(60):
+        done = pools.converge(pool="vols", name="trusted.qcow2", format="qcow2", allow_references=True,
+                              backing_store={"path": path, "format": "qcow2"})
+    assert done.real["volume"]["backing_chain"][0] == {"path": path, "format": "qcow2"}
+    chain = common.qemu_info(os.path.join(pools.vols, "trusted.qcow2"), chain=True)
+    assert [os.path.realpath(image["filename"]) for image in chain][1:] == [path, images.host_file]
+
+
+def test_storage_volume_trusts_an_outside_image_backed_by_a_pool_volume(pools, scratch):
+    """An image outside every pool whose backing file is a volume of a pool (here of another pool,
+    named by a relative path out of the image's directory) is no reference to a host file: cloned
+    without allow_references, flattened into a volume of its own."""
+    made = pools.make(pool="other", name="base.qcow2", format="qcow2", capacity="1M")
+    assert made.changed
+    overlay = os.path.join(pools.host_dir, "on-base.qcow2")
+    qemu_img("create", "-q", "-f", "qcow2", "-b", os.path.relpath(os.path.join(pools.other, "base.qcow2"), pools.host_dir),
+             "-F", "qcow2", overlay)
+    with deadline(30):
+        done = pools.volume(pool="vols", name="flat.qcow2", clone_from={"path": overlay})
+    assert done.changed and not done.failed, done
+    assert done["clone_method"] == "copy"  # a reflink would keep the relative reference
+    assert "backing-filename" not in common.qemu_info(os.path.join(pools.vols, "flat.qcow2"))
+
+
+def test_storage_volume_refuses_a_kernel_file_and_a_format_the_header_contradicts(pools):
+    """Check mode refuses them as the real run does (the real run used to fail in qemu-img, or copy /proc)."""
+    pools.make(pool="vols", name="base.qcow2", format="qcow2", capacity="1M")
+    base = os.path.join(pools.vols, "base.qcow2")
+    _refused_within_deadline(pools, {"pool": "vols", "name": "proc.raw", "clone_from": {"path": "/proc/self/status"}},
+                             "clone_from=", "/proc/self/status", "kernel's proc file system")
+    _refused_within_deadline(pools, {"pool": "vols", "name": "o.qcow2", "format": "qcow2",
+                                     "backing_store": {"path": base, "format": "qcow"}},
+                             "backing_store.format='qcow'", "is a qcow2 image, not qcow")
+    _refused_within_deadline(pools, {"pool": "vols", "name": "lazy.qcow2", "format": "qcow2", "capacity": "1M",
+                                     "compat": "0.10", "lazy_refcounts": True},
+                             "lazy_refcounts=True", "compat 1.1")

@@ -322,3 +322,10 @@ def test_inspect_not_a_block_device(tmp_path):
     with pytest.raises(ValidationError) as caught:
         _blockdev.inspect(str(image), Runner())
     assert "not a block device" in str(caught.value)
+
+
+@pytest.mark.parametrize("device, words", [("/dev/a\x00b", "NUL"), ("/dev/vda\n", "U+000A"), ("/dev/a\x1bb", "U+001B")])
+def test_resolve_refuses_nul_and_control_characters(device, words):
+    with pytest.raises(ValidationError) as caught:
+        _blockdev.resolve(device, option="devices")
+    assert str(caught.value).startswith("devices=%r: " % device) and words in str(caught.value)

@@ -304,3 +304,34 @@ def test_without_udev_lvm_cannot_be_ruled_out(tmp_path, fake_runner):
     assert facts["storage_facts_info"]["udev_database"] is False
     assert facts["storage_facts_info"]["commands"] == ["lvm fullreport"]
     assert "fs" not in facts["storage_devices"]["sdc"] and facts["storage_devices"]["sdc"]["size"] == 33554432
+
+
+# -- every option validated before anything is read (issue 10) ------------------------
+
+@pytest.mark.parametrize("params, option", [
+    ({"usage_timeout": -1}, "usage_timeout"), ({"usage_timeout": 10 ** 30}, "usage_timeout"),
+    ({"usage_timeout": 2 ** 63}, "usage_timeout"), ({"devices": [""]}, "devices"), ({"devices": ["\x1b[2J"]}, "devices"),
+    ({"devices": ["/dev/vda\x00"]}, "devices"), ({"config_dir": "/dev/null"}, "config_dir"),
+    ({"config_dir": "/srv/a\x85b"}, "config_dir"), ({"config_dir": "/srv/a\x00b"}, "config_dir"),
+    ({"runtime_dir": "/run/a\x1bb"}, "runtime_dir"), ({"runtime_dir": "/run/a\nb"}, "runtime_dir"),
+])
+def test_bad_options_fail_in_one_line_before_anything_is_read(run_module, params, option):
+    exited = exit_of(run_module, dict({"gather_subset": ["pools"]}, **params))
+    assert exited.failed and exited.result["msg"].startswith(option + "="), exited.result
+    assert "\n" not in exited.result["msg"]
+
+
+def test_a_config_dir_that_is_a_file_is_refused(tmp_path, run_module):
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    exited = exit_of(run_module, {"gather_subset": ["pools"], "config_dir": str(afile)})
+    assert exited.failed and "a regular file" in exited.result["msg"]
+
+
+def test_usage_timeout_within_range_is_taken():
+    _facts.validate_params({"usage_timeout": 0, "devices": ["vd*", "/dev/vda"], "config_dir": None, "runtime_dir": None})
+    _facts.validate_params({"usage_timeout": _facts.MAX_USAGE_TIMEOUT, "config_dir": None, "runtime_dir": None})
+
+
+def test_has_definitions_survives_a_nul():
+    assert _facts._has_definitions("/srv/a\x00b") is False

@@ -27,7 +27,9 @@ def refused(validator, value, option="opt"):
         validator(value, option)
     message = str(caught.value)
     assert caught.value.option == option and caught.value.value == value
-    assert message.startswith("%s=%r: " % (option, value)), message
+    shown = repr(value)
+    assert message.startswith("%s=%s" % (option, shown[:1000])), message
+    assert len(shown) > 1000 or message.startswith("%s=%s: " % (option, shown)), message
     # one line, whatever the value holds
     assert len(message.splitlines()) == 1, message
     return message
@@ -172,7 +174,7 @@ def test_good_mount_options():
     ("noatime\n/dev/evil /mnt ext4 defaults 0 0", "U+000A"),
     ("a\x00b", "NUL"), (u"ro\u2028", "U+2028"), ("ro\x85", "U+0085"), ("ro\r", "U+000D"), ("ro\tx", "U+0009"),
     ("", "not a mount option"), ("ro rw", "not a mount option"), ("ro,,rw", "not a mount option"), (",ro", "not a mount option"),
-    (5, "a mount option is a string"),
+    (5, "a mount option is a string"), ("['noatime']", "not a list or dict"), ("{'a': 1}", "not a list or dict"),
 ])
 def test_bad_mount_options(item, reason):
     with pytest.raises(ValidationError) as caught:
@@ -211,3 +213,47 @@ def test_source_file_refuses_fifos_directories_sockets_and_character_devices(tmp
     finally:
         sock.close()
     assert "NUL" in refused(_inputs.source_file, fifo + "\x00", "clone_from")
+
+
+# -- existing_device and directory: stat'ed, never opened --------------------------
+
+
+def test_existing_device_takes_a_missing_path_an_image_or_a_block_device(tmp_path):
+    image = tmp_path / "blank.img"
+    image.write_bytes(b"\0")
+    for value in (str(tmp_path / "missing"), str(image)):
+        assert _inputs.existing_device(value, "source.devices") == value
+    assert _inputs.existing_device(None, "source.devices") is None
+
+
+@pytest.mark.parametrize("make, words", [("fifo", "a FIFO"), ("dir", "a directory"), ("chr", "a character device"),
+                                         ("under a file", "Not a directory"), ("loop", "symbolic links")])
+def test_existing_device_refuses_other_kinds(tmp_path, make, words):
+    value = str(tmp_path / "x")
+    if make == "fifo":
+        os.mkfifo(value)
+    elif make == "dir":
+        os.mkdir(value)
+    elif make == "chr":
+        value = "/dev/null"
+    elif make == "under a file":
+        (tmp_path / "file").write_text("x")
+        value = str(tmp_path / "file" / "x")
+    else:
+        os.symlink("x", value)
+    assert words in refused(_inputs.existing_device, value, "source.devices")
+
+
+def test_directory(tmp_path):
+    assert _inputs.directory(str(tmp_path), "config_dir") == str(tmp_path)
+    assert _inputs.directory(str(tmp_path / "new"), "config_dir") == str(tmp_path / "new")
+    (tmp_path / "file").write_text("x")
+    assert "a regular file" in refused(_inputs.directory, str(tmp_path / "file"), "config_dir")
+    assert "a character device" in refused(_inputs.directory, "/dev/null", "runtime_dir")
+    for value in (str(tmp_path) + "/a\x85b", str(tmp_path) + "/a\x1bb", str(tmp_path) + "/a\nb", str(tmp_path) + "/a\x00b"):
+        refused(_inputs.directory, value, "config_dir")
+
+
+def test_a_huge_value_is_shown_cut_short():
+    message = refused(_inputs.name, "x" * 100000, "name")
+    assert len(message) < 1200 and "(100002 characters)" in message

@@ -14,7 +14,7 @@ import stat
 import pytest
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._pool import validate_name
+from ansible_collections.poolcraft.storage.plugins.module_utils._pool import validate_name, validate_params
 
 pytest.importorskip("lxml")
 
@@ -399,3 +399,131 @@ def test_thin_pool_size_is_validated(env):
 def test_source_name_is_kept_in_the_definition(env):
     env.apply(source={"name": "images-src", "devices": None, "device": None, "format": None})
     assert env.stored().definition.source.name == "images-src"
+
+
+# -- every option validated before anything is read or written (issue 10) ----
+
+
+def refused_option(env, option, **overrides):
+    with pytest.raises(ValidationError) as caught:
+        env.plan(**overrides)
+    assert caught.value.option == option, caught.value
+    assert "\n" not in str(caught.value)
+    return caught.value
+
+
+def test_an_empty_fstab_is_not_the_hosts_fstab(env):
+    refused_option(env, "fstab", fstab="")
+
+
+def test_fstab_defaults_only_when_not_given(env):
+    manager, _actions = env.plan(fstab=None)
+    assert manager.settings["fstab"] == "/etc/fstab"
+    given = str(env.root / "fstab")
+    manager, _actions = env.plan(fstab=given)
+    assert manager.settings["fstab"] == given
+
+
+@pytest.mark.parametrize("fstab", ["fstab", "/tmp/fs\ntab", "/tmp/fs\x00tab", "/poolcraft-no-such-dir/fstab"])
+def test_bad_fstab(env, fstab):
+    refused_option(env, "fstab", fstab=fstab)
+
+
+@pytest.mark.parametrize("overrides, option", [
+    ({"target": {"path": None, "permissions": {"mode": "+755"}}}, "target.permissions.mode"),
+    ({"target": {"path": None, "permissions": {"mode": 493}}}, "target.permissions.mode"),
+    ({"target": {"path": "/srv/a\x85b", "permissions": None}}, "target.path"),
+    ({"mount_options": ["a\nb"]}, "mount_options"),
+    ({"uuid": UUID + "\n"}, "uuid"),
+    ({"fstab": ""}, "fstab"),
+    ({"thin_pool": {"name": "thin", "size": "9" * 5000}}, "thin_pool.size"),
+])
+def test_state_absent_refuses_invalid_options_and_keeps_the_pool(env, overrides, option):
+    running_pool(env)
+    refused_option(env, option, state="absent", purge=True, **overrides)
+    assert env.stored() is not None and os.path.isdir(env.images)
+
+
+def test_neither_name_nor_uuid(env):
+    refused_option(env, "name", name=None, uuid=None)
+
+
+@pytest.mark.parametrize("name", ["a\x7fb", "uQ\x81", " ", " images", "images\t", "a\u2028b", "\u202eab"])
+def test_bad_pool_names_are_refused_whatever_the_state(env, name):
+    for state in ("present", "absent"):
+        refused_option(env, "name", name=name, state=state)
+
+
+def test_validate_name_is_inputs_name():
+    with pytest.raises(ValidationError, match="control or separator"):
+        validate_name("a\x85b")
+
+
+def test_a_uuid_with_a_newline_is_a_validation_error(env):
+    refused_option(env, "uuid", uuid=UUID + "\n")
+
+
+def test_a_new_pool_cannot_take_the_uuid_of_another(env):
+    env.apply(uuid=UUID)
+    error = refused_option(env, "uuid", name="other", uuid=UUID, target={"path": env.images + "2", "permissions": None})
+    assert "'images'" in str(error)
+    assert env.stored("other") is None
+
+
+@pytest.mark.parametrize("path, words", [
+    ("/srv/a\x1b[0mb", "U+001B"), ("/srv/" + "d" * 5000, "bytes long"), ("/srv/" + "c" * 256, "component"),
+    ("relative", "absolute"), ("", "empty"),
+])
+def test_bad_target_paths(env, path, words):
+    error = refused_option(env, "target.path", target={"path": path, "permissions": None})
+    assert words in str(error)
+
+
+def test_a_target_that_is_a_file_or_under_one_is_refused(env, tmp_path):
+    afile = tmp_path / "file.txt"
+    afile.write_text("x")
+    assert "a regular file" in str(refused_option(env, "target.path", target={"path": str(afile), "permissions": None}))
+    refused_option(env, "target.path", target={"path": str(afile / "x"), "permissions": None})
+    loop = tmp_path / "loop"
+    os.symlink("loop", str(loop))
+    refused_option(env, "target.path", target={"path": str(loop), "permissions": None})
+    assert env.stored() is None
+
+
+def source(**given):
+    return dict({"device": None, "devices": None, "name": None, "format": None}, **given)
+
+
+@pytest.mark.parametrize("given, option", [
+    ({"devices": []}, "source.devices"),
+    ({"devices": ["/dev/null"]}, "source.devices"),
+    ({"devices": ["/tmp"]}, "source.devices"),
+    ({"devices": ["/dev/a\nb"]}, "source.devices"),
+    ({"devices": ["/dev/a\x00b"]}, "source.devices"),
+    ({"devices": ["/dev/vdb", "/dev/vdb"]}, "source.devices"),
+    ({"device": "/dev/zero"}, "source.device"),
+    ({"device": "/dev/"}, "source.device"),
+    ({"name": ""}, "source.name"),
+    ({"name": "vg\x1b"}, "source.name"),
+    ({"format": ""}, "source.format"),
+])
+def test_bad_sources(env, given, option):
+    refused_option(env, option, source=source(**given))
+
+
+def test_a_fifo_is_not_a_source_device(env, tmp_path):
+    fifo = str(tmp_path / "fifo")
+    os.mkfifo(fifo)
+    error = refused_option(env, "source.devices", source=source(devices=[fifo]))
+    assert "a FIFO" in str(error)
+
+
+def test_a_missing_device_or_an_image_file_may_be_named(env, tmp_path):
+    image = tmp_path / "blank.img"
+    image.write_bytes(b"\0" * 512)
+    validate_params(env.params(source=source(devices=[str(image), "/dev/poolcraft-no-such-device"])))
+
+
+@pytest.mark.parametrize("options", [["['a']"], ["{'a': 1}"], [""], ["a b"]])
+def test_bad_mount_options(env, options):
+    refused_option(env, "mount_options", mount_options=options)

@@ -149,3 +149,10 @@ def test_iscsi_sessions_from_sysfs(tmp_path):
     hosts = _scsi.scsi_host_facts(context)
     assert hosts["host6"]["transport"] == "iscsi" and hosts["host6"]["driver"] == "iscsi_tcp"
     assert hosts["host6"]["pci_address"] is None
+
+
+def test_initiator_name_is_read_by_newlines_only(tmp_path):
+    # a form feed or U+0085 is no line break in the file: str.splitlines() would cut the name there
+    path = tmp_path / "initiatorname.iscsi"
+    path.write_bytes("InitiatorName=iqn.2024-01.example:a\x0cb\u0085c\n".encode("utf-8"))
+    assert _scsi.initiator_name(str(path)) == "iqn.2024-01.example:a\x0cb\u0085c"

@@ -94,3 +94,67 @@ def test_lxml_is_not_imported():
     proc = subprocess.run([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+# -- fitted_spec: what ansible-core would turn into a traceback ---------------------
+
+DICT_SPEC = {"target": {"type": "dict", "options": {"path": {"type": "path"},
+                                                    "permissions": {"type": "dict", "options": {"mode": {"type": "raw"}}}}},
+             "timeout": {"type": "int", "default": 5}}
+
+
+@pytest.mark.parametrize("value", [12, 1.5, True, [1, 2]])
+def test_a_dict_option_given_a_scalar_loses_its_suboptions(value):
+    fitted = _task.fitted_spec(DICT_SPEC, {"target": value})
+    assert fitted["target"] == {"type": "dict"}
+    assert "options" in DICT_SPEC["target"]  # the module's own spec is left as it is
+
+
+def test_nested_dict_options_are_fitted_too():
+    fitted = _task.fitted_spec(DICT_SPEC, {"target": {"path": "/srv", "permissions": 5}})
+    assert fitted["target"]["options"]["permissions"] == {"type": "dict"}
+    assert fitted["target"]["options"]["path"] == {"type": "path"}
+
+
+@pytest.mark.parametrize("params", [None, {}, {"target": None}, {"target": {"path": "/x"}}, {"target": "path=/x"}, {"timeout": 3}])
+def test_good_or_absent_values_keep_the_spec(params):
+    assert _task.fitted_spec(DICT_SPEC, params) == DICT_SPEC
+
+
+def test_an_int_option_given_as_text_takes_only_ascii_digits():
+    fitted = _task.fitted_spec(DICT_SPEC, {"timeout": "\u0665"})
+    assert fitted["timeout"]["type"] is _task.ascii_int
+    assert _task.ascii_int("7") == 7 and _task.ascii_int(7) == 7
+    with pytest.raises(TypeError, match="ASCII digits"):
+        _task.ascii_int("\u0665")
+
+
+def ansible_module_exit(capsys, spec, params):
+    """A real AnsibleModule built with spec fitted to params: the JSON it exits with."""
+    import json
+    from ansible.module_utils import basic
+    saved = basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE
+    basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": params}).encode("utf-8")
+    basic._ANSIBLE_PROFILE = "legacy"
+    try:
+        with pytest.raises(SystemExit):
+            basic.AnsibleModule(argument_spec=_task.fitted_spec(spec))
+    finally:
+        basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE = saved
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("params, words", [
+    ({"target": 12}, "'target'"), ({"target": {"permissions": True}}, "'permissions'"), ({"timeout": "\u0665"}, "ASCII"),
+])
+def test_ansible_module_refuses_in_one_line_instead_of_a_traceback(capsys, params, words):
+    result = ansible_module_exit(capsys, DICT_SPEC, params)
+    assert result["failed"] and words in result["msg"] and "\n" not in result["msg"], result
+
+
+def test_validate_directories(tmp_path):
+    _task.validate_directories({"config_dir": str(tmp_path), "runtime_dir": str(tmp_path / "run")})
+    for option in ("config_dir", "runtime_dir"):
+        with pytest.raises(ValidationError) as caught:
+            _task.validate_directories({option: str(tmp_path) + "/a\x00b"})
+        assert caught.value.option == option

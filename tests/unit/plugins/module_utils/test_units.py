@@ -59,9 +59,20 @@ def test_decimals(text, expected):
     assert parse_size(text) == expected
 
 
-@pytest.mark.parametrize("text", ["10G", " 10G", "10G ", "\t10G\n", "10 G", "  10   GiB  "])
-def test_whitespace_is_ignored(text):
+@pytest.mark.parametrize("text", ["10G", " 10G", "10G ", "10 G", "  10   GiB  "])
+def test_spaces_are_ignored(text):
     assert parse_size(text) == 10 * GI
+
+
+@pytest.mark.parametrize("value, code", [("10\tM", 9), ("\t10G\n", 9), ("10G\n", 10), ("10\rG", 13), ("10\x0bG", 11),
+                                         ("10\x85G", 0x85), ("10G\x1b", 0x1b)])
+def test_control_characters_are_refused_by_name(value, code):
+    # a tab between number and unit was read as 10 MiB: \s let every ASCII control character through
+    with pytest.raises(ValidationError) as caught:
+        parse_size(value, "capacity")
+    message = str(caught.value)
+    assert message.startswith("capacity=%r: not a size: holds the unprintable character U+%04X; " % (value, code)), message
+    assert "\n" not in message and "\t" not in message
 
 
 def test_ints_are_bytes():

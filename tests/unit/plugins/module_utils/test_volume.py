@@ -79,13 +79,14 @@ def test_clone_of_a_format_that_needs_qemu_img(env, fake_runner, tmp_path):
     # only the VDI magic matters to the probe; the size comes from the recorded qemu-img info
     source = tmp_path / "src.vdi"
     source.write_bytes(b"\0" * 64 + b"\x7f\x10\xda\xbe" + b"\0" * 444)
-    runner = fake_runner("qemu_img/info_vdi", skip=1)
+    # asked twice: for the files the image refers to (before anything opens them), then for its size
+    runner = fake_runner("qemu_img/info_vdi", "qemu_img/info_vdi", skip=1)
     manager, actions = env.plan(runner=runner, name="copy.qcow2", format="qcow2",
                                 clone_from={"path": str(source), "format": None})
     assert [action.description for action in actions] == \
         ["clone %s (vdi) into volume 'copy.qcow2' (qcow2)" % source]
     assert manager.diff({})["after"]["capacity"] == 3 * MI
-    assert len(runner.calls) == 1
+    assert len(runner.calls) == 2 and runner.timeouts == [60, 60]
 
 
 def test_clone_smaller_than_its_source(env):
@@ -368,7 +369,7 @@ def test_a_clone_source_is_sized_by_qemu_img_whatever_the_pool_type(backend_name
 
     source = tmp_path / "src.vdi"
     source.write_bytes(b"\0" * 64 + b"\x7f\x10\xda\xbe" + b"\0" * 444)
-    runner = fake_runner("qemu_img/info_vdi", skip=1)
+    runner = fake_runner("qemu_img/info_vdi", "qemu_img/info_vdi", skip=1)
     module = importlib.import_module("%s._%s" % (_backends.__name__, backend_name[:-len("Backend")].lower()))
     backend = getattr(module, backend_name)(runner)
 
@@ -379,4 +380,199 @@ def test_a_clone_source_is_sized_by_qemu_img_whatever_the_pool_type(backend_name
     manager.pool = _PoolRef(Stored(), backend)
     clone = manager._clone_source()
     assert (clone.format, clone.capacity) == ("vdi", 3 * MI)
-    assert len(runner.calls) == 1
+    assert len(runner.calls) == 2
+
+
+# -- every option checked before anything is read or written (issue 10) ------------------------
+
+
+@pytest.mark.parametrize("overrides, option", [
+    ({"capacity": "9" * 5000}, "capacity"),
+    ({"capacity": "0" * 5000 + "1"}, "capacity"),
+    ({"capacity": str(2 ** 64)}, "capacity"),
+    ({"capacity": "10\tM"}, "capacity"),
+    ({"allocation": "lots"}, "allocation"),
+    ({"cluster_size": "-1"}, "cluster_size"),
+    ({"permissions": {"mode": "0_755"}}, "permissions.mode"),
+    ({"permissions": {"mode": 755}}, "permissions.mode"),
+    ({"format": ""}, "format"),
+    ({"format": "qcow"}, "format"),
+    ({"name": "a\x7fb.img"}, "name"),
+    ({"name": "g\x89"}, "name"),
+    ({"clone_from": {"path": "/srv/a\nb.qcow2"}}, "clone_from.path"),
+    ({"backing_store": {"path": "/srv/x.qcow2", "format": ""}}, "backing_store.format"),
+])
+def test_state_absent_refuses_an_invalid_option_and_deletes_nothing(env, overrides, option):
+    env.file("disk.img", MI)
+    env.file("a\x7fb.img", MI)
+    env.file("g\x89", MI)
+    before = sorted(os.listdir(env.images))
+    params = dict({"state": "absent"}, **overrides)
+    with pytest.raises(ValidationError) as caught:
+        env.plan(**params)
+    message = str(caught.value)
+    assert message.startswith(option + "=") and "\n" not in message and "\t" not in message, message
+    assert sorted(os.listdir(env.images)) == before
+
+
+def test_options_are_checked_before_the_store_is_read(tmp_path, quiet_runner):
+    # the manager refuses when it is made: the store (here a directory that does not exist) is never opened
+    params = {"pool": "images", "name": "disk.img", "state": "absent", "capacity": "1\u0660M"}
+    with pytest.raises(ValidationError) as caught:
+        VolumeManager(params, quiet_runner, None)
+    assert str(caught.value).startswith("capacity=")
+
+
+def test_an_empty_format_creates_nothing(env):
+    with pytest.raises(ValidationError) as caught:
+        env.plan(capacity="1M", format="")
+    assert str(caught.value).startswith("format='': an empty string")
+
+
+def test_lazy_refcounts_with_compat_0_10_is_refused_while_planning(env):
+    # qemu-img create refuses it; check mode must too
+    with pytest.raises(ValidationError) as caught:
+        env.plan(name="vm.qcow2", format="qcow2", capacity="1M", compat="0.10", lazy_refcounts=True)
+    message = str(caught.value)
+    assert message.startswith("lazy_refcounts=True: ") and "compat=0.10" in message and "lazy_refcounts=on" in message
+
+
+@pytest.mark.parametrize("ref, words", [
+    ({"path": "/srv/base.qcow2", "pool": "images", "name": "base.img"}, "not both"),
+    ({"path": None, "pool": None, "name": None}, "give path, or pool and name"),
+    ({"path": "/srv/base.qcow2", "format": "QCOW2"}, "not an image format read here"),
+    ({"path": "/srv/base.qcow2", "format": "vvfat"}, "not an image format read here"),
+])
+def test_an_image_reference_is_a_path_or_a_pool_volume(env, ref, words):
+    for option in ("clone_from", "backing_store"):
+        with pytest.raises(ValidationError) as caught:
+            env.plan(name="vm.qcow2", format="qcow2", **{option: ref})
+        assert str(caught.value).startswith(option) and words in str(caught.value)
+
+
+def test_a_lookup_by_path_in_a_stopped_pool_names_the_path(env):
+    cold = env.pool(name="cold", path=str(env.root / "cold"), state="present")
+    path = os.path.join(env.images, "..", "cold", "x.raw")
+    with pytest.raises(StorageError) as caught:
+        env.plan(pool=None, name=None, path=path, capacity="1M")
+    assert str(caught.value) == "path=%r (in pool 'cold'): pool is not running; start it with storage_pool state: running" % path
+    assert os.listdir(cold) == []
+
+
+# -- images given as clone_from and backing_store ----------------------------------------------
+
+
+@pytest.mark.parametrize("option", ["clone_from", "backing_store"])
+def test_a_fifo_or_a_character_device_is_refused_unopened(env, tmp_path, option):
+    fifo = str(tmp_path / "fifo")
+    os.mkfifo(fifo)
+    for path, words in ((fifo, "a FIFO"), ("/dev/null", "a character device"), (str(tmp_path), "a directory")):
+        with pytest.raises(ValidationError) as caught:
+            env.plan(name="vm.qcow2", format="qcow2", **{option: {"path": path}})
+        assert str(caught.value) == "%s=%r: is %s; an image must be a regular file or a block device" % (option, path, words)
+
+
+def test_a_file_of_the_kernel_is_not_an_image(env):
+    with pytest.raises(ValidationError) as caught:
+        env.plan(name="copy.img", clone_from={"path": "/proc/self/status"})
+    assert str(caught.value) == "clone_from='/proc/self/status': is a file of the kernel's proc file system, not an image"
+
+
+def test_a_format_the_header_contradicts_is_refused(env):
+    # check mode took backing_store.format qcow for a qcow2, which qemu-img create then refused
+    base = env.file("base.qcow2", MI, content=_qcow2_header(MI))
+    with pytest.raises(ValidationError) as caught:
+        env.plan(name="vm.qcow2", format="qcow2", backing_store={"path": base, "format": "qcow"})
+    assert str(caught.value) == "backing_store.format='qcow': %s is a qcow2 image, not qcow" % base
+    # raw is how any file can be read: allowed
+    assert env.descriptions(name="vm.qcow2", format="qcow2", backing_store={"path": base, "format": "raw"}) == \
+        ["create qcow2 volume 'vm.qcow2' as an overlay on %s" % base]
+
+
+def _qcow2_header(size, backing=None):
+    """A qcow2 version 3 header (all the probe and the reference reader look at), naming backing."""
+    import struct
+    name = (backing or "").encode("utf-8")
+    header = struct.pack(">4sIQIIQ", b"QFI\xfb", 3, 512 if name else 0, len(name), 16, size)
+    header = header.ljust(100, b"\0") + struct.pack(">I", 104)
+    return (header.ljust(512, b"\0") + name).ljust(1024, b"\0")
+
+
+@pytest.mark.parametrize("option", ["clone_from", "backing_store"])
+def test_an_image_naming_a_host_file_is_refused_unless_allowed(env, tmp_path, option):
+    host_file = tmp_path / "secret.bin"
+    host_file.write_bytes(b"secret")
+    outside = tmp_path / "host"
+    outside.mkdir()
+    image = outside / "evil.qcow2"
+    image.write_bytes(_qcow2_header(MI, "../secret.bin"))
+    args = {"name": "vm.qcow2", "format": "qcow2", option: {"path": str(image)}}
+    with pytest.raises(ValidationError) as caught:
+        env.plan(**args)
+    message = str(caught.value)
+    assert message.startswith("%s=%r: the image refers to a file outside itself: %s names '../secret.bin' as its backing file (%s)"
+                              % (option, str(image), image, host_file)), message
+    assert "allow_references: true" in message
+    # trusted: planned (a clone is flattened, never a reflink that keeps the reference)
+    manager, actions = env.plan(allow_references=True, **args)
+    assert len(actions) == 1
+    if option == "clone_from":
+        assert manager._clone_source().has_backing
+
+
+def test_an_image_backed_by_a_pool_volume_is_trusted(env):
+    env.file("base.qcow2", MI, content=_qcow2_header(MI))
+    overlay = env.file("overlay.qcow2", MI, content=_qcow2_header(MI, "base.qcow2"))
+    assert env.descriptions(name="copy.qcow2", clone_from={"path": overlay}) == \
+        ["clone %s (qcow2) into volume 'copy.qcow2' (qcow2)" % overlay]
+
+
+def test_an_image_backed_by_a_volume_of_a_pool_whose_target_is_a_link_is_trusted(env, tmp_path):
+    os.symlink(env.images, str(tmp_path / "linked"))
+    env.pool(name="linked", path=str(tmp_path / "linked"))
+    env.file("base.qcow2", MI, content=_qcow2_header(MI))
+    outside = tmp_path / "outside.qcow2"
+    outside.write_bytes(_qcow2_header(MI, str(tmp_path / "linked" / "base.qcow2")))
+    # the reference resolves to images/base.qcow2, which is also linked/base.qcow2
+    assert len(env.descriptions(name="copy.qcow2", clone_from={"path": str(outside)})) == 1
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_a_missing_backing_file_is_refused_even_when_allowed(env, tmp_path, allow):
+    image = tmp_path / "dangling.qcow2"
+    image.write_bytes(_qcow2_header(MI, str(tmp_path / "missing.qcow2")))
+    with pytest.raises(ValidationError) as caught:
+        env.plan(name="vm.qcow2", format="qcow2", allow_references=allow, backing_store={"path": str(image)})
+    assert str(caught.value) == "backing_store=%r: %s names %r as its backing file, which does not exist" % (
+        str(image), image, str(tmp_path / "missing.qcow2"))
+
+
+def test_a_self_backed_image_is_refused_without_running_anything(env, tmp_path):
+    image = tmp_path / "self.qcow2"
+    image.write_bytes(_qcow2_header(MI, "self.qcow2"))
+    for allow in (False, True):
+        with pytest.raises(ValidationError) as caught:
+            env.plan(name="copy.qcow2", allow_references=allow, clone_from={"path": str(image)})
+        assert "has a loop in its chain" in str(caught.value)
+
+
+def test_a_self_backed_volume_in_the_pool_is_still_listed(env):
+    # the chain of an existing volume stops at the loop instead of listing the image 16 times
+    env.file("self.qcow2", MI, content=_qcow2_header(MI, "self.qcow2"))
+    manager, actions = env.plan(name="self.qcow2")
+    assert actions == []
+    assert [store.path for store in manager.volume.backing] == [os.path.join(env.images, "self.qcow2")]
+
+
+def test_a_qemu_img_failure_names_the_option_and_the_volume(env, fake_runner):
+    temp = os.path.join(env.images, ".poolcraft-tmp-big.img")
+    runner = fake_runner().expect(["qemu-img", "create", "-q", "-f", "raw", temp, str(3 * 2 ** 60)], rc=1,
+                                  stderr="qemu-img: %s: Could not resize file: File too large\n" % temp)
+    store = env.store()
+    manager = VolumeManager(env.params(name="big.img", capacity="3E"), runner, store)
+    with store:
+        actions = manager.plan()
+        with pytest.raises(StorageError) as caught:
+            actions[0].apply()
+    assert str(caught.value) == "capacity: qemu-img failed for volume 'big.img': qemu-img: %s: Could not resize file: File too large" % temp
+    assert os.listdir(env.images) == []

@@ -263,3 +263,38 @@ def test_other_errors_pass_through_qemu_img_errors():
         with qemu_img_errors("clone_from", "v"):
             raise StorageError("qemu-img info x returned no JSON")
     assert str(caught.value) == "qemu-img info x returned no JSON"
+
+
+def test_info_has_a_deadline_and_the_others_none(fake_runner, tmp_path):
+    # info reads headers: a minute is plenty, more means it is stuck (it would hang the task);
+    # create, convert and resize write data and take as long as they take
+    runner = fake_runner("qemu_img/info_vdi")
+    path = str(tmp_path / "src.vdi")
+    QemuImg(runner).create(path, "vdi", 3 * 1024 * 1024)
+    QemuImg(runner).info(path, "vdi")
+    assert runner.timeouts == [None, 60]
+
+
+def test_a_real_deadline_reads_as_our_option_and_the_volume():
+    from ansible_collections.poolcraft.storage.plugins.module_utils._runner import CommandTimeout
+    with pytest.raises(StorageError) as caught:
+        with qemu_img_errors("clone_from", "v"):
+            raise CommandTimeout(["qemu-img", "info", "/x"], 60)
+    assert str(caught.value) == "clone_from: qemu-img failed for volume 'v': qemu-img info /x did not finish within 60 s and was killed"
+
+
+@pytest.mark.parametrize("error", [CommandError(["lvcreate", "-n", "v"], 5, "", "  Volume group \"vg\" has insufficient free space\n"),
+                                   CommandError(["/usr/sbin/sgdisk", "-n"], 4, "", "Could not create partition\n")])
+def test_other_tools_failures_keep_their_own_words(error):
+    # a backend's apply runs other tools under the same `with`: only qemu-img's failures are relabelled
+    with pytest.raises(CommandError) as caught:
+        with qemu_img_errors("clone_from", "v"):
+            raise error
+    assert caught.value is error
+
+
+def test_a_qemu_img_found_by_its_full_path_is_qemu_img():
+    with pytest.raises(StorageError) as caught:
+        with qemu_img_errors("capacity", "v"):
+            raise CommandError(["/usr/bin/qemu-img", "create"], 1, "", "qemu-img: v: Image size is too large\n")
+    assert str(caught.value) == "capacity: qemu-img failed for volume 'v': qemu-img: v: Image size is too large"

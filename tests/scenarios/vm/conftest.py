@@ -133,6 +133,20 @@ class Persist(object):
         """Remove the directory and all in it (the next file() or save() makes it again)."""
         shutil.rmtree(self.path, ignore_errors=True)
 
+    def run_stage(self, number, body, clean_up):
+        """Run reboot stage number's body. When it fails, clean up at once (the later stages find
+        "failed" and skip) and raise; when it passes, remember the stage for the next one."""
+        try:
+            body()
+        except BaseException:
+            try:
+                clean_up()
+            finally:
+                self.clear()
+                self.save("failed", number)
+            raise
+        self.save("stage", number)
+
 
 def _module_name(request):
     return os.path.splitext(os.path.basename(str(request.node.fspath)))[0]

@@ -74,17 +74,7 @@ class Stage(object):
         return end
 
     def run(self, body):
-        try:
-            body()
-        except BaseException:
-            try:
-                self.finish()
-            finally:
-                self.persist.clear()
-                os.makedirs(self.persist.path)
-                self.persist.save("failed", self.number)
-            raise
-        self.persist.save("stage", self.number)
+        self.persist.run_stage(self.number, body, self.finish)
 
 
 def converge(probe, args):

@@ -100,18 +100,8 @@ class Scenario(object):
         assert is_blank(self.disk), "%s is not blank" % self.disk
 
     def run(self, body):
-        try:
-            body()
-        except BaseException:
-            try:
-                self.finish()
-            finally:
-                self.persist.clear()
-                os.makedirs(self.persist.path)
-                self.persist.save("failed", self.number)
-            raise
+        self.persist.run_stage(self.number, body, self.finish)
         self.persist.save("boot_id", boot_id())
-        self.persist.save("stage", self.number)
 
 
 @pytest.mark.reboot(stage=0)

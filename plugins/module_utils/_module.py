@@ -2,20 +2,20 @@
 # Copyright: poolcraft.storage contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The glue of the modules that change things: plan, apply unless check mode, exit once.
-Options common to all modules and the exit itself are _task's (no lxml there)."""
+Options common to all modules and the exit itself are _entry's (no lxml there)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _task
+from ansible_collections.poolcraft.storage.plugins.module_utils import _entry
 from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner
 from ansible_collections.poolcraft.storage.plugins.module_utils._store import DefinitionStore
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import LXML_IMPORT_ERROR
 
 # storage_pool and storage_volume take their options from here, with run()
-COMMON_ARGS = _task.COMMON_ARGS
-argument_spec = _task.argument_spec
+COMMON_ARGS = _entry.COMMON_ARGS
+argument_spec = _entry.argument_spec
 
 PERMISSIONS_SPEC = {
     "mode": {"type": "raw"},
@@ -29,8 +29,8 @@ def run(module, manager_class):
     """Build the manager, plan, apply unless check mode, exit once."""
 
     def plan_and_apply():
-        _task.require_library("lxml", LXML_IMPORT_ERROR)
-        _task.validate_directories(module.params)  # before the store opens anything in them
+        _entry.require_library("lxml", LXML_IMPORT_ERROR)
+        _entry.validate_directories(module.params)  # before the store opens anything in them
         store = DefinitionStore(module.params["config_dir"], module.params["runtime_dir"], read_only=module.check_mode)
         manager = manager_class(module.params, Runner(), store)
         with store:
@@ -49,4 +49,4 @@ def run(module, manager_class):
             result["diff"] = manager.diff(before)
         return result
 
-    _task.exit_with(module, plan_and_apply)
+    _entry.exit_with(module, plan_and_apply)

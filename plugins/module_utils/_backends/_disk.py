@@ -28,16 +28,16 @@ import time
 from dataclasses import dataclass
 from typing import Tuple
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev, _perms, _sysfs
-from ansible_collections.poolcraft.storage.plugins.module_utils._blockdev import kernel_name, resolve
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import (
     PoolBackend, PoolStatus, create_volume_words, delete_volume_words, resize_volume_words)
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _blockdev, _perms, _sysfs
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._blockdev import kernel_name, resolve
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._wipe import overwrite
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._parted import Parted, Partx
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
-from ansible_collections.poolcraft.storage.plugins.module_utils._overwrite import overwrite
-from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
 from ansible_collections.poolcraft.storage.plugins.module_utils._units import human_size, round_up
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import Permissions, VolumeDef
 

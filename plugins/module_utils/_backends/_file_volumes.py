@@ -12,12 +12,12 @@ import fcntl
 import os
 import stat
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _image_header, _perms
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import (
     FILE_ONLY_VOLUME_OPTIONS, PoolStatus, create_volume_words, delete_volume_words, resize_volume_words)
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._overwrite import overwrite
-from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _image_header, _perms
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._wipe import overwrite
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, VolumeDef
 

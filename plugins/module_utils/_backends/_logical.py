@@ -28,16 +28,16 @@ import os
 import re
 from collections import namedtuple
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev
-from ansible_collections.poolcraft.storage.plugins.module_utils._blockdev import device_number
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import (
     PoolBackend, PoolStatus, create_volume_words, delete_volume_words, resize_volume_words)
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _blockdev
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._blockdev import device_number
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._wipe import overwrite
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._lvm import Lvm
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
-from ansible_collections.poolcraft.storage.plugins.module_utils._overwrite import overwrite
-from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
 from ansible_collections.poolcraft.storage.plugins.module_utils._units import human_size, round_up
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, VolumeDef
 

@@ -19,9 +19,10 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev, _devices, _mounts, _sysfs
 from ansible_collections.poolcraft.storage.plugins.module_utils._discovery._base import Discovery
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import CommandError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._facts import _devices
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _blockdev, _mounts, _sysfs
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
 
 # The formats libvirt's storagepool.rng allows in a disk or fs pool's <source>, and the

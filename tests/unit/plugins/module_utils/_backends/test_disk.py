@@ -21,11 +21,11 @@ import os
 
 import pytest
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import _disk
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import CloneSource, VolumeSpec
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._disk import DiskBackend
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _blockdev
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._parted import parse_partx
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, PoolDef, PoolSource, Permissions

@@ -13,8 +13,8 @@ import stat
 
 import pytest
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _perms
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _perms
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import Permissions
 
 

@@ -19,9 +19,9 @@ import subprocess
 
 import pytest
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev
-from ansible_collections.poolcraft.storage.plugins.module_utils._blockdev import DeviceState, ensure_writable
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _blockdev
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._blockdev import DeviceState, ensure_writable
 from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner
 
 

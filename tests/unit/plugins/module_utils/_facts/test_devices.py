@@ -11,8 +11,9 @@ import os
 
 import pytest
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _devices, _sysfs
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._facts import _devices
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _sysfs
 
 SCSI = "/devices/pci0000:00/0000:00:05.0/host2/target2:0:0/2:0:0:1"
 SDB = SCSI + "/block/sdb"

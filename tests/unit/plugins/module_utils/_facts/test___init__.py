@@ -20,7 +20,7 @@ from ansible_collections.poolcraft.storage.plugins.module_utils import _facts
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools import _lvm_report, _multipath
 
-from ansible_collections.poolcraft.storage.tests.unit.plugins.module_utils.test_devices import make_tree
+from ansible_collections.poolcraft.storage.tests.unit.plugins.module_utils._facts.test_devices import make_tree
 
 # -- the gatherer ----------------------------------------------------------------
 

@@ -17,8 +17,9 @@ import stat
 from dataclasses import dataclass
 from typing import Tuple
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs, _mounts, _sysfs
+from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _mounts, _sysfs
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
 
 SYS_BLOCK = "/sys/class/block"

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: poolcraft.storage contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""_task: the common options and exit_with, the one place where an error becomes fail_json."""
+"""_entry: the common options and exit_with, the one place where an error becomes fail_json."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,14 +14,14 @@ import sys
 
 import pytest
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _task
+from ansible_collections.poolcraft.storage.plugins.module_utils import _entry
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import CommandError, ValidationError
 
 
 @pytest.fixture
 def exit_with(run_module):
-    """exit_with(work): how _task.exit_with ends a module with that work."""
-    return lambda work: run_module(lambda module: _task.exit_with(module, work))
+    """exit_with(work): how _entry.exit_with ends a module with that work."""
+    return lambda work: run_module(lambda module: _entry.exit_with(module, work))
 
 
 def raising(exc):
@@ -61,14 +61,14 @@ def test_os_error_without_a_file(exit_with):
 
 def test_missing_library_is_one_line_with_the_traceback_apart(exit_with):
     trace = "Traceback (most recent call last):\nImportError: No module named 'pyudev'\n"
-    outcome = exit_with(lambda: _task.require_library("pyudev", trace))
+    outcome = exit_with(lambda: _entry.require_library("pyudev", trace))
     assert outcome.failed
     assert "pyudev" in outcome.result["msg"] and "\n" not in outcome.result["msg"]
     assert outcome.result["exception"] == trace
 
 
 def test_an_installed_library_is_no_error(exit_with):
-    assert exit_with(lambda: _task.require_library("lxml", None) or {"changed": False}).result == {"changed": False}
+    assert exit_with(lambda: _entry.require_library("lxml", None) or {"changed": False}).result == {"changed": False}
 
 
 def test_other_exceptions_are_bugs_and_not_hidden(exit_with):
@@ -77,17 +77,17 @@ def test_other_exceptions_are_bugs_and_not_hidden(exit_with):
 
 
 def test_argument_spec_adds_to_the_common_options():
-    spec = _task.argument_spec(name={"type": "str", "required": True})
+    spec = _entry.argument_spec(name={"type": "str", "required": True})
     assert spec["name"] == {"type": "str", "required": True}
     assert set(spec) == {"name", "config_dir", "runtime_dir"}
-    assert _task.COMMON_ARGS["config_dir"] == {"type": "path", "default": "/etc/poolcraft/storage"}
-    assert "name" not in _task.COMMON_ARGS  # a copy: one module's options never leak into another's
+    assert _entry.COMMON_ARGS["config_dir"] == {"type": "path", "default": "/etc/poolcraft/storage"}
+    assert "name" not in _entry.COMMON_ARGS  # a copy: one module's options never leak into another's
 
 
 def test_lxml_is_not_imported():
     """The facts module and the exit run on a host without lxml; neither may import it."""
     code = ("import sys\n"
-            "from ansible_collections.poolcraft.storage.plugins.module_utils import _facts, _task\n"
+            "from ansible_collections.poolcraft.storage.plugins.module_utils import _facts, _entry\n"
             "loaded = sorted(name for name in sys.modules if name == 'lxml' or name.endswith('._xml'))\n"
             "assert not loaded, loaded\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
@@ -105,28 +105,28 @@ DICT_SPEC = {"target": {"type": "dict", "options": {"path": {"type": "path"},
 
 @pytest.mark.parametrize("value", [12, 1.5, True, [1, 2]])
 def test_a_dict_option_given_a_scalar_loses_its_suboptions(value):
-    fitted = _task.fitted_spec(DICT_SPEC, {"target": value})
+    fitted = _entry.fitted_spec(DICT_SPEC, {"target": value})
     assert fitted["target"] == {"type": "dict"}
     assert "options" in DICT_SPEC["target"]  # the module's own spec is left as it is
 
 
 def test_nested_dict_options_are_fitted_too():
-    fitted = _task.fitted_spec(DICT_SPEC, {"target": {"path": "/srv", "permissions": 5}})
+    fitted = _entry.fitted_spec(DICT_SPEC, {"target": {"path": "/srv", "permissions": 5}})
     assert fitted["target"]["options"]["permissions"] == {"type": "dict"}
     assert fitted["target"]["options"]["path"] == {"type": "path"}
 
 
 @pytest.mark.parametrize("params", [None, {}, {"target": None}, {"target": {"path": "/x"}}, {"target": "path=/x"}, {"timeout": 3}])
 def test_good_or_absent_values_keep_the_spec(params):
-    assert _task.fitted_spec(DICT_SPEC, params) == DICT_SPEC
+    assert _entry.fitted_spec(DICT_SPEC, params) == DICT_SPEC
 
 
 def test_an_int_option_given_as_text_takes_only_ascii_digits():
-    fitted = _task.fitted_spec(DICT_SPEC, {"timeout": "\u0665"})
-    assert fitted["timeout"]["type"] is _task.ascii_int
-    assert _task.ascii_int("7") == 7 and _task.ascii_int(7) == 7
+    fitted = _entry.fitted_spec(DICT_SPEC, {"timeout": "\u0665"})
+    assert fitted["timeout"]["type"] is _entry.ascii_int
+    assert _entry.ascii_int("7") == 7 and _entry.ascii_int(7) == 7
     with pytest.raises(TypeError, match="ASCII digits"):
-        _task.ascii_int("\u0665")
+        _entry.ascii_int("\u0665")
 
 
 def ansible_module_exit(capsys, spec, params):
@@ -138,7 +138,7 @@ def ansible_module_exit(capsys, spec, params):
     basic._ANSIBLE_PROFILE = "legacy"
     try:
         with pytest.raises(SystemExit):
-            basic.AnsibleModule(argument_spec=_task.fitted_spec(spec))
+            basic.AnsibleModule(argument_spec=_entry.fitted_spec(spec))
     finally:
         basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE = saved
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -153,8 +153,8 @@ def test_ansible_module_refuses_in_one_line_instead_of_a_traceback(capsys, param
 
 
 def test_validate_directories(tmp_path):
-    _task.validate_directories({"config_dir": str(tmp_path), "runtime_dir": str(tmp_path / "run")})
+    _entry.validate_directories({"config_dir": str(tmp_path), "runtime_dir": str(tmp_path / "run")})
     for option in ("config_dir", "runtime_dir"):
         with pytest.raises(ValidationError) as caught:
-            _task.validate_directories({option: str(tmp_path) + "/a\x00b"})
+            _entry.validate_directories({option: str(tmp_path) + "/a\x00b"})
         assert caught.value.option == option

@@ -28,8 +28,9 @@ import fnmatch
 import os
 import re
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs, _sysfs
+from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _sysfs
 
 # Kernel name prefix -> device type, first match wins; partitions are "part".
 _TYPES = (

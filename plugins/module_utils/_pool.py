@@ -12,12 +12,13 @@ import os
 import stat
 import uuid as uuidlib
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs, _perms
+from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import backend_for
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _perms
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action, PoolDef, PoolSource, ThinPool
 from ansible_collections.poolcraft.storage.plugins.module_utils._units import parse_size
-from ansible_collections.poolcraft.storage.plugins.module_utils._xml import PoolDef, PoolSource, ThinPool, pool_to_xml
+from ansible_collections.poolcraft.storage.plugins.module_utils._xml import pool_to_xml
 
 DEFAULT_FSTAB = "/etc/fstab"
 # PoolDef fields as the task names them

@@ -28,9 +28,9 @@ import fcntl
 import os
 import re
 import stat
-import tempfile
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._atomic import atomic_write, fsync_dir
 
 DEFAULT_CONFIG_DIR = "/etc/poolcraft/storage"
 DEFAULT_RUNTIME_DIR = "/run/poolcraft/storage"
@@ -39,33 +39,6 @@ LOCK_NAME = ".lock"
 MAX_DEFINITION_BYTES = 1 << 20
 # Taking the lock is retried while another run removes the lock file it made and wrote nothing
 _LOCK_ATTEMPTS = 100
-
-
-def atomic_write(path, text, mode=0o600):
-    """Write text (str or bytes) to path so readers see the old or the new file, never half of one."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        binary = isinstance(text, bytes)
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.rename(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(directory)
-
-
-def _fsync_dir(directory):
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _one_line(text):
@@ -410,7 +383,7 @@ class DefinitionStore(object):
     def remove_persistent(self, name):
         self.set_autostart(name, False)
         if self._unlink(self._config_path(name)):
-            _fsync_dir(self.config_dir)
+            fsync_dir(self.config_dir)
 
     def set_autostart(self, name, enabled):
         link = self._autostart_path(name)
@@ -462,7 +435,7 @@ class DefinitionStore(object):
             os.unlink(path)
         if before is not None:
             os.symlink(before[1], path)
-        _fsync_dir(os.path.dirname(path))
+        fsync_dir(os.path.dirname(path))
 
 
 def _canonical_uuid(text):

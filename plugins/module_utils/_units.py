@@ -29,6 +29,10 @@ MAX_SIZE = 2 ** 63 - 1
 # value of thousands of digits from ever reaching int() (or its 4300-digit limit)
 MAX_DIGITS = 30
 
+# The unit of the kernel's sector counts (sysfs size and start, partx, st_blocks), whatever a
+# device's own logical sector size; VMDK counts in the same 512-byte sectors.
+SECTOR = 512
+
 # ASCII only: a Unicode \d would read "\u0661\u0660" (Arabic-Indic digits) as 10; spaces only
 # (\s would let a tab or a newline through, which no size needs)
 _SIZE_RE = re.compile(r" *(-?)([0-9]+)(?:\.([0-9]+))? *([A-Za-z]*) *", re.ASCII)
@@ -84,6 +88,14 @@ def _parse_text(value, option):
     factor = _FACTORS[unit.lower()]
     # exact integer arithmetic: a float would round 2^63 - 1 up past the limit
     return int(whole) * factor + int(fraction or "0") * factor // 10 ** len(fraction)
+
+
+def to_int(text):
+    """An integer from a tool's or the kernel's text; None where it is empty or no number (-1 stays -1)."""
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
 
 
 def round_up(value, unit):

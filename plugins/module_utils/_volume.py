@@ -10,15 +10,16 @@ __metaclass__ = type
 import os
 import stat
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _image_header, _inputs, _mounts, _perms
+from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import backend_for
-from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import FILE_ONLY_VOLUME_OPTIONS, CloneSource, VolumeSpec
+from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import FILE_ONLY_VOLUME_OPTIONS
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
-from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg, qemu_img_errors
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _image_header, _mounts, _perms
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action, BackingStore, CloneSource, VolumeSpec
 from ansible_collections.poolcraft.storage.plugins.module_utils._pool import is_active, volume_info
+from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg, qemu_img_errors
 from ansible_collections.poolcraft.storage.plugins.module_utils._units import human_size, parse_size
-from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, volume_to_xml
+from ansible_collections.poolcraft.storage.plugins.module_utils._xml import volume_to_xml
 
 # the task's own values of these options, kept in the VolumeSpec for the backend's refusals
 _GIVEN = FILE_ONLY_VOLUME_OPTIONS + ("backing_store",)

@@ -10,10 +10,9 @@ __metaclass__ = type
 import re
 import traceback
 import uuid as uuidlib
-from dataclasses import dataclass, field, replace
-from typing import List, Optional
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Permissions, PoolDef, PoolSource, ThinPool
 
 # libvirt keeps fs/netfs mount options in its own namespace
 FS_NS = "http://libvirt.org/schemas/storagepool/fs/1.0"
@@ -27,74 +26,6 @@ try:
 except ImportError:
     etree = None
     LXML_IMPORT_ERROR = traceback.format_exc()
-
-
-@dataclass(frozen=True)
-class Permissions:
-    mode: Optional[int] = None
-    owner: Optional[int] = None
-    group: Optional[int] = None
-    label: Optional[str] = None
-
-    def as_dict(self):
-        return {"mode": None if self.mode is None else "%04o" % self.mode,
-                "owner": self.owner, "group": self.group, "label": self.label}
-
-
-@dataclass(frozen=True)
-class PoolSource:
-    """What a pool is made from; each pool type uses the fields it needs."""
-    devices: tuple = ()
-    host: Optional[str] = None
-    port: Optional[int] = None
-    dir: Optional[str] = None
-    name: Optional[str] = None
-    format: Optional[str] = None
-
-    def is_empty(self):
-        return self == PoolSource()
-
-
-@dataclass(frozen=True)
-class ThinPool:
-    """The LVM thin pool a logical pool's volumes are made in; size in bytes."""
-    name: str
-    size: Optional[int] = None
-
-
-@dataclass(frozen=True)
-class PoolDef:
-    name: str
-    type: str
-    uuid: str
-    target_path: Optional[str] = None
-    permissions: Permissions = field(default_factory=Permissions)
-    source: PoolSource = field(default_factory=PoolSource)
-    mount_options: tuple = ()
-    thin_pool: Optional[ThinPool] = None
-
-    def with_changes(self, **changes):
-        return replace(self, **changes)
-
-
-@dataclass(frozen=True)
-class BackingStore:
-    path: str
-    format: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class VolumeDef:
-    """A volume as found (or as it will be): sizes in bytes."""
-    name: str
-    path: str
-    key: str
-    format: str
-    capacity: int
-    allocation: int
-    type: str = "file"
-    backing: List[BackingStore] = field(default_factory=list)
-    permissions: Permissions = field(default_factory=Permissions)
 
 
 def require_lxml():

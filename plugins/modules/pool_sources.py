@@ -199,10 +199,9 @@ xml:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.poolcraft.storage.plugins.module_utils._discovery import LXML_IMPORT_ERROR, SOURCE_TYPES, discover
+from ansible_collections.poolcraft.storage.plugins.module_utils._entry import exit_with, require_library
 from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner
-from ansible_collections.poolcraft.storage.plugins.module_utils._sources import (
-    LXML_IMPORT_ERROR, SOURCE_TYPES, discover)
-from ansible_collections.poolcraft.storage.plugins.module_utils._task import exit_with, require_library
 
 
 def main():

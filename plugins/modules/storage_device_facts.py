@@ -454,8 +454,8 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.poolcraft.storage.plugins.module_utils._entry import fitted_spec
 from ansible_collections.poolcraft.storage.plugins.module_utils._facts import ARGUMENT_SPEC, gather_facts
-from ansible_collections.poolcraft.storage.plugins.module_utils._task import fitted_spec
 
 
 def main():

@@ -430,7 +430,7 @@ pool:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import POOL_TYPES
-from ansible_collections.poolcraft.storage.plugins.module_utils._module import PERMISSIONS_SPEC, argument_spec, run
+from ansible_collections.poolcraft.storage.plugins.module_utils._entry import PERMISSIONS_SPEC, argument_spec, run
 from ansible_collections.poolcraft.storage.plugins.module_utils._pool import PoolManager
 
 

@@ -360,7 +360,7 @@ volume:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.poolcraft.storage.plugins.module_utils._module import PERMISSIONS_SPEC, argument_spec, run
+from ansible_collections.poolcraft.storage.plugins.module_utils._entry import PERMISSIONS_SPEC, argument_spec, run
 from ansible_collections.poolcraft.storage.plugins.module_utils._volume import VolumeManager
 
 _IMAGE_REF = {"path": {"type": "path"}, "pool": {"type": "str"}, "name": {"type": "str"}, "format": {"type": "str"}}

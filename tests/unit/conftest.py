@@ -301,7 +301,7 @@ VOLUME_PARAMS = {"pool": "images", "name": "disk.img", "path": None, "key": None
 
 class ManagerEnv(object):
     """A config dir, a runtime dir and a pool directory under tmp_path, and one manager class planned
-    and applied over them as _module.run does it, without the AnsibleModule."""
+    and applied over them as _entry.run does it, without the AnsibleModule."""
 
     def __init__(self, tmp_path, runner, manager_class, defaults, images):
         self.root = tmp_path

@@ -21,62 +21,18 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple  # noqa: F401 (type comments)
+from typing import List, Optional, Tuple  # noqa: F401 (type comments)
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotSupportedError, ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
-from ansible_collections.poolcraft.storage.plugins.module_utils._units import human_size, round_up
-from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, Permissions
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action, Permissions, PoolStatus, VolumeSpec  # noqa: F401 (type comments)
+from ansible_collections.poolcraft.storage.plugins.module_utils._units import SECTOR, human_size, round_up
 
 # Options of storage_volume that only image files have; other pool types refuse them by name.
 FILE_ONLY_VOLUME_OPTIONS = ("preallocation", "cluster_size", "compat", "lazy_refcounts", "allocation")
-_SECTOR = 512
 
 # The operations a pool type may have; supports() answers only for these.
 OPERATIONS = ("plan_build", "plan_start", "plan_stop", "plan_delete", "refresh", "list_volumes", "get_volume",
               "plan_create_volume", "plan_resize_volume", "plan_delete_volume")
-
-
-@dataclass(frozen=True)
-class PoolStatus:
-    """What a refresh finds: sizes in bytes and how many volumes there are."""
-    capacity: int
-    allocation: int
-    available: int
-    volume_count: int
-    # Pool types that hand out space in extents (disk pools) list the free ones:
-    # ({"start", "end", "size"} in bytes, end inclusive); None where that means nothing.
-    free_extents: Optional[tuple] = None
-
-
-@dataclass(frozen=True)
-class CloneSource:
-    path: str
-    format: str
-    has_backing: bool = False
-    capacity: int = 0
-
-
-@dataclass(frozen=True)
-class VolumeSpec:
-    """A volume to create, validated by the manager; sizes in bytes."""
-    name: str
-    format: str
-    capacity: Optional[int] = None
-    allocation: Optional[int] = None
-    preallocation: Optional[str] = None
-    cluster_size: Optional[int] = None
-    compat: Optional[str] = None
-    lazy_refcounts: Optional[bool] = None
-    backing: Optional[BackingStore] = None
-    clone: Optional[CloneSource] = None
-    permissions: Permissions = field(default_factory=Permissions)
-    # the task's own values of these options, so that a refusal names them as the task wrote them
-    given: Dict[str, object] = field(default_factory=dict, compare=False)
-
-    def as_given(self, option):
-        return self.given.get(option, getattr(self, option, None))
 
 
 # -- the words of volume actions: the same for every pool type -------------------------------
@@ -250,7 +206,7 @@ class PoolBackend(object):
         # type: (object, int) -> int
         """The capacity a volume of size bytes really gets (whole sectors; whole extents for LVM),
         so that asking again for the same size is no change."""
-        return round_up(size, _SECTOR)
+        return round_up(size, SECTOR)
 
     # -- planning operations: each returns List[Action], and raises a refusal -------------
 

@@ -9,11 +9,11 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _perms
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import PoolBackend
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._file_volumes import FileVolumes
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError
-from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _perms
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action
 
 
 def refuse_unless_empty(pool):

@@ -8,10 +8,10 @@ overwrite. Partitions start on 1 MiB (or the device's larger optimal I/O size)
 and are whole multiples of it. A volume's key is its /dev/disk/by-partuuid
 link, computed from the table so it is known even where udev does not run.
 
-The table is read without parted, read-only (wipefs, partx, the GPT header):
-parted opens the disk for writing even to print it, and where udev runs that
-makes udev re-read the table, dropping and re-adding every partition node.
-After every change the kernel's partition nodes are checked against the table
+The table is read without parted, read-only (wipefs, partx, the GPT header:
+_tools/_partition_table.py): parted opens the disk for writing even to print it,
+and where udev runs that makes udev re-read the table, dropping and re-adding
+every partition node. After every change the kernel's partition nodes are checked against the table
 and brought in line with `partx -u` (hosts whose kernel does not read tables).
 """
 
@@ -19,44 +19,34 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import collections
 import os
 import re
-import socket
-import struct
 import time
-from dataclasses import dataclass
-from typing import Tuple
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev, _perms, _sysfs
-from ansible_collections.poolcraft.storage.plugins.module_utils._blockdev import kernel_name, resolve
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import (
-    PoolBackend, PoolStatus, create_volume_words, delete_volume_words, resize_volume_words)
+    PoolBackend, create_volume_words, delete_volume_words, resize_volume_words)
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _blockdev, _perms, _sysfs
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._blockdev import kernel_name, resolve
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._wipe import overwrite
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action, Permissions, PoolStatus, VolumeDef
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._parted import Parted, Partx
+from ansible_collections.poolcraft.storage.plugins.module_utils._tools._partition_table import (
+    BY_PARTUUID, DEV, DOS_PRIMARY_SLOTS, GPT_SLOTS, UNNAMED, Extent, Slot, kernel_partitions, label_of, read_layout)
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
+from ansible_collections.poolcraft.storage.plugins.module_utils._tools._udevadm import Udevadm, udev_runs
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
-from ansible_collections.poolcraft.storage.plugins.module_utils._overwrite import overwrite
-from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
-from ansible_collections.poolcraft.storage.plugins.module_utils._units import human_size, round_up
-from ansible_collections.poolcraft.storage.plugins.module_utils._xml import Permissions, VolumeDef
+from ansible_collections.poolcraft.storage.plugins.module_utils._units import SECTOR, human_size, round_up
 
 MIB = 1 << 20
 # an optimal I/O size above this is taken for a device's mistake, not a wish
 _MAX_GRAIN = 64 * MIB
-_SYSFS_SECTOR = 512
 # how often and how long to wait for udev's links after a change
 _LINK_WAITS = 10
 _LINK_WAIT = 0.5
-BY_PARTUUID = "/dev/disk/by-partuuid/"
-UDEV_CONTROL = "/run/udev/control"
-DEV = "/dev"
 
 # source.format -> parted's name of the label (wipefs names them as source.format does)
 LABELS = {"gpt": "gpt", "dos": "msdos"}
-_GPT_SIGNATURE = b"EFI PART"
-# an MBR addresses 2^32 sectors
-_DOS_MAX_SECTORS = 1 << 32
 # how a volume format is made: parted's fs-type at mkpart, then a flag
 MAKE = {
     "none": (None, None),
@@ -67,56 +57,13 @@ MAKE = {
     "fat16": ("fat16", None),
     "fat32": ("fat32", None),
 }
-# and how it is read back: from the partition type (GPT type GUID, MBR system id)
-GPT_FORMATS = {
-    "0fc63daf-8483-4772-8e79-3d69d8477de4": "linux",
-    "0657fd6d-a4ab-43c4-84e5-0933c84b4f4f": "linux-swap",
-    "e6d6d379-f507-44c2-a23c-238f2a3df928": "linux-lvm",
-    "a19d880f-05fc-4d3b-a006-743f0f84911e": "linux-raid",
-    # "Microsoft basic data": one type for every FAT
-    "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7": "fat32",
-}
-DOS_FORMATS = {0x83: "linux", 0x82: "linux-swap", 0x8e: "linux-lvm", 0xfd: "linux-raid",
-               0x04: "fat16", 0x06: "fat16", 0x0e: "fat16", 0x0b: "fat32", 0x0c: "fat32"}
-DOS_EXTENDED = (0x05, 0x0f, 0x85)
-DOS_PRIMARY_SLOTS = 4
-GPT_SLOTS = 128
-
-# partN: the name of a partition without a (usable) GPT name, and of every dos partition
-_UNNAMED = re.compile(r"^part[0-9]+$")
 # GPT names we write: ASCII (parted refuses others under LC_ALL=C), no blanks or quotes
 # (parted splits its arguments into words again), at most 36 characters (the field's size)
 _GPT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+@-]{0,35}$")
 
 
-def kernel_partitions(disk):
-    """{number: (name, start, size)} of the partitions the kernel has of disk; 512-byte sectors."""
-    found = {}
-    base = os.path.join(_blockdev.SYS_BLOCK, disk)
-    for child in _sysfs.listdir(base):
-        number = _sysfs.read_int(os.path.join(base, child, "partition"))
-        if number is not None and os.path.exists(os.path.join(DEV, child)):
-            found[number] = (child, _sysfs.read_int(os.path.join(base, child, "start")),
-                             _sysfs.read_int(os.path.join(base, child, "size")))
-    return found
-
-
 def optimal_io_size(disk):
     return _sysfs.read_int(os.path.join(_blockdev.SYS_BLOCK, disk, "queue", "optimal_io_size")) or 0
-
-
-def disk_geometry(disk):
-    """(size in bytes, logical sector size) of a disk, from sysfs."""
-    base = os.path.join(_blockdev.SYS_BLOCK, disk)
-    return ((_sysfs.read_int(os.path.join(base, "size")) or 0) * _SYSFS_SECTOR,
-            _sysfs.read_int(os.path.join(base, "queue", "logical_block_size")) or _SYSFS_SECTOR)
-
-
-def read_bytes(path, offset, length):
-    # read-only, always: closing a disk opened for writing makes udev re-read its table
-    with open(path, "rb") as handle:
-        handle.seek(offset)
-        return handle.read(length)
 
 
 def block_size(path):
@@ -128,135 +75,6 @@ def block_size(path):
 def link_target(uuid):
     """Where the by-partuuid link of uuid leads (itself when there is none)."""
     return os.path.realpath(BY_PARTUUID + uuid)
-
-
-def udev_runs():
-    """Whether a udevd answers on its control socket. The socket file alone proves nothing: a
-    stopped or crashed udevd leaves it behind, and waiting for links it never makes costs seconds."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    sock.settimeout(1.0)
-    try:
-        sock.connect(UDEV_CONTROL)
-    except (OSError, socket.error):
-        return False
-    finally:
-        sock.close()
-    return True
-
-
-@dataclass(frozen=True)
-class Extent:
-    """Free space on a disk, in bytes; end is the last byte."""
-    start: int
-    end: int
-
-    @property
-    def size(self):
-        return self.end - self.start + 1
-
-
-@dataclass(frozen=True)
-class Slot:
-    """One partition as the pool sees it; bytes, end inclusive."""
-    number: int
-    start: int
-    end: int
-    uuid: str
-    label_name: str           # the GPT name as on disk ("" on dos)
-    kind: str                 # primary, logical, extended
-    format: str
-    volume: str               # the volume name: the GPT name, or partN
-
-    @property
-    def size(self):
-        return self.end - self.start + 1
-
-
-@dataclass(frozen=True)
-class Layout:
-    node: str                 # the disk's kernel node
-    disk: str                 # its kernel name
-    size: int
-    label: str                # gpt or dos, or None
-    signatures: Tuple[str, ...]
-    slots: Tuple[Slot, ...]
-    free: Tuple[Extent, ...]  # every gap in the usable area outside primary and extended partitions
-
-    def slot_named(self, name):
-        return next((slot for slot in self.slots if slot.volume == name), None)
-
-    def slot_keyed(self, key):
-        return next((slot for slot in self.slots if BY_PARTUUID + slot.uuid == key), None)
-
-
-def label_of(signatures):
-    """gpt or dos from what wipefs finds on a whole disk, or None."""
-    return next((label for label in ("gpt", "dos") if label in signatures), None)
-
-
-def format_of(scheme, type_id):
-    if scheme == "gpt":
-        return GPT_FORMATS.get(type_id, "none")
-    try:
-        number = int(type_id, 16)
-    except ValueError:
-        return "none"
-    return "extended" if number in DOS_EXTENDED else DOS_FORMATS.get(number, "none")
-
-
-def _usable_name(name):
-    return bool(name) and not _UNNAMED.match(name) and "/" not in name and not name.startswith(".") \
-        and all(char.isprintable() for char in name)
-
-
-def usable_area(node, label, size, sector):
-    """(first, last) byte partitions may use: from the GPT header, or the MBR's reach."""
-    if label == "gpt":
-        header = read_bytes(node, sector, 92)
-        if header[:8] != _GPT_SIGNATURE:
-            raise StorageError("%s: the primary GPT header is damaged (no EFI PART signature at LBA 1)" % node)
-        first, last = struct.unpack_from("<QQ", header, 40)
-        return first * sector, (last + 1) * sector - 1
-    return sector, min(size, _DOS_MAX_SECTORS * sector) - 1
-
-
-def gaps(first, last, taken):
-    """Extents of [first, last] outside the (start, end) ranges in taken."""
-    free, pos = [], first
-    for start, end in sorted(taken):
-        if start > pos:
-            free.append(Extent(pos, min(start - 1, last)))
-        pos = max(pos, end + 1)
-    if pos <= last:
-        free.append(Extent(pos, last))
-    return [extent for extent in free if extent.start <= extent.end]
-
-
-def read_layout(runner, node):
-    """The partition table of node, read-only: wipefs for the label, partx for the partitions
-    (their names, PARTUUIDs and types too), sysfs for the size, the GPT header for its usable area."""
-    disk = kernel_name(node)
-    size, sector = disk_geometry(disk)
-    signatures = tuple(Wipefs(runner).signatures(node))
-    label = label_of(signatures)
-    if label is None:
-        return Layout(node=node, disk=disk, size=size, label=None, signatures=signatures, slots=(), free=())
-    entries = Partx(runner).entries(node)
-    names = collections.Counter(entry.name for entry in entries)
-    slots = []
-    for entry in entries:
-        fmt = format_of(entry.scheme, entry.type)
-        kind = "extended" if fmt == "extended" else \
-            "logical" if label == "dos" and entry.number > DOS_PRIMARY_SLOTS else "primary"
-        usable = label == "gpt" and _usable_name(entry.name) and names[entry.name] == 1
-        slots.append(Slot(number=entry.number, start=entry.start * _SYSFS_SECTOR,
-                          end=(entry.end + 1) * _SYSFS_SECTOR - 1, uuid=entry.uuid, label_name=entry.name,
-                          kind=kind, format=fmt, volume=entry.name if usable else "part%d" % entry.number))
-    first, last = usable_area(node, label, size, sector)
-    # logical partitions lie inside the extended one
-    free = gaps(first, last, [(slot.start, slot.end) for slot in slots if slot.kind != "logical"])
-    return Layout(node=node, disk=disk, size=size, label=label, signatures=signatures,
-                  slots=tuple(slots), free=tuple(free))
 
 
 class DiskBackend(PoolBackend):
@@ -403,14 +221,14 @@ class DiskBackend(PoolBackend):
         for slot in layout.slots:
             _name, start, size = kernel[slot.number]
             # the kernel gives an extended partition 1 KiB, whatever its extent
-            if start * _SYSFS_SECTOR != slot.start or (slot.kind != "extended" and size * _SYSFS_SECTOR != slot.size):
+            if start * SECTOR != slot.start or (slot.kind != "extended" and size * SECTOR != slot.size):
                 return False
         return True
 
     def _settle(self, node):
         """After a change: the kernel's partition nodes as in the table, udev's links made."""
         if udev_runs():
-            self.runner.run(["udevadm", "settle"], check=False)
+            Udevadm(self.runner).settle()
         layout = read_layout(self.runner, node)
         if self._nodes_match(layout):
             self._await_links(layout)
@@ -421,7 +239,7 @@ class DiskBackend(PoolBackend):
             # no table to read: partx -u fails; the nodes left from the old one go
             Partx(self.runner).delete_all(node)
         if udev_runs():
-            self.runner.run(["udevadm", "settle"], check=False)
+            Udevadm(self.runner).settle()
         if not self._nodes_match(layout):
             raise StorageError("the kernel's partitions of %s do not match its table even after partx -u; "
                                "check that nothing holds them" % node)
@@ -438,7 +256,7 @@ class DiskBackend(PoolBackend):
             if all(link_target(slot.uuid) == self._node_of(layout, slot) for slot in layout.slots):
                 return
             time.sleep(_LINK_WAIT)
-            self.runner.run(["udevadm", "settle"], check=False)
+            Udevadm(self.runner).settle()
 
     def _node_of(self, layout, slot):
         kernel = kernel_partitions(layout.disk)
@@ -535,7 +353,7 @@ class DiskBackend(PoolBackend):
                 pool.name, layout.node, "" if gpt else " (dos labels have 4 primary partitions; "
                 "extended and logical ones are not made by this version)"))
         if gpt:
-            if _UNNAMED.match(spec.name):
+            if UNNAMED.match(spec.name):
                 raise ValidationError("name", spec.name, "partN names are those of partitions without a name; "
                                       "choose another name")
             if not _GPT_NAME.match(spec.name):

@@ -12,14 +12,14 @@ import fcntl
 import os
 import stat
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _image_header, _perms
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import (
-    FILE_ONLY_VOLUME_OPTIONS, PoolStatus, create_volume_words, delete_volume_words, resize_volume_words)
+    FILE_ONLY_VOLUME_OPTIONS, create_volume_words, delete_volume_words, resize_volume_words)
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._overwrite import overwrite
-from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _image_header, _perms
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._wipe import overwrite
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action, BackingStore, PoolStatus, VolumeDef
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
-from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, VolumeDef
+from ansible_collections.poolcraft.storage.plugins.module_utils._units import SECTOR
 
 # A volume is made under this name and renamed when complete, so an
 # interrupted run never leaves something a later run would take as done.
@@ -131,7 +131,7 @@ class FileVolumes(object):
             backing = self._chain(path, header) if chain else [
                 BackingStore(self._absolute(path, header.backing_path), header.backing_format)]
         return VolumeDef(name=os.path.basename(path), path=path, key=path, format=fmt,
-                         capacity=capacity, allocation=st.st_blocks * 512, backing=backing,
+                         capacity=capacity, allocation=st.st_blocks * SECTOR, backing=backing,
                          permissions=_perms.of_path(path, st))
 
     @staticmethod

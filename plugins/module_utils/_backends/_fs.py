@@ -10,10 +10,10 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev, _fstab, _mounts
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._dir import DirBackend, refuse_unless_empty
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _blockdev, _fstab, _mounts
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._filesystems import MKFS, MOUNTABLE, Filesystems
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
 

@@ -28,18 +28,17 @@ import os
 import re
 from collections import namedtuple
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev
-from ansible_collections.poolcraft.storage.plugins.module_utils._blockdev import device_number
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import (
-    PoolBackend, PoolStatus, create_volume_words, delete_volume_words, resize_volume_words)
+    PoolBackend, create_volume_words, delete_volume_words, resize_volume_words)
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _blockdev
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._blockdev import device_number
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._wipe import overwrite
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action, BackingStore, PoolStatus, VolumeDef
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._lvm import Lvm
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
-from ansible_collections.poolcraft.storage.plugins.module_utils._overwrite import overwrite
-from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
-from ansible_collections.poolcraft.storage.plugins.module_utils._units import human_size, round_up
-from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, VolumeDef
+from ansible_collections.poolcraft.storage.plugins.module_utils._units import SECTOR, human_size, round_up
 
 # LVM's own naming rules (lvm(8) VALID NAMES), so a bad name is refused before any command runs
 _LVM_NAME = re.compile(r"^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$")
@@ -227,7 +226,7 @@ class LogicalBackend(PoolBackend):
         if current is None:
             if thin.size is None:
                 raise ValidationError("thin_pool.size", None, "needed to make thin pool %s in %s" % (thin.name, name))
-            size = round_up(thin.size, vg.extent_size) if vg else round_up(thin.size, 512)
+            size = round_up(thin.size, vg.extent_size) if vg else round_up(thin.size, SECTOR)
             return [Action("create thin pool %s of %s in %s" % (thin.name, human_size(size), name),
                            lambda: self.lvm.create_thin_pool(name, thin.name, size))]
         if thin.size is None:

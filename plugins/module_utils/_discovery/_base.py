@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from dataclasses import dataclass
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _blockdev
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,11 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev, _devices, _mounts, _sysfs
 from ansible_collections.poolcraft.storage.plugins.module_utils._discovery._base import Discovery
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import CommandError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _blockdev, _mounts, _sysfs
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
+from ansible_collections.poolcraft.storage.plugins.module_utils._units import SECTOR
 
 # The formats libvirt's storagepool.rng allows in a disk or fs pool's <source>, and the
 # names it gives to the ones wipefs (libblkid) spells differently.
@@ -63,7 +64,7 @@ def list_block_devices(sys_block=None, proc_partitions=None):
     of one per entry of /sys/class/block, where thousands of detached loop devices may be."""
     sys_block = sys_block or _blockdev.SYS_BLOCK
     found = {}
-    for name in _devices.parse_proc_partitions(_sysfs.read_all(proc_partitions or PROC_PARTITIONS)):
+    for name in _sysfs.parse_proc_partitions(_sysfs.read_all(proc_partitions or PROC_PARTITIONS)):
         sys_dir = os.path.join(sys_block, name)
         sectors = _sysfs.read_int(os.path.join(sys_dir, "size"))  # always 512-byte units
         if not sectors or _sysfs.read_bool(os.path.join(sys_dir, "hidden")):
@@ -71,7 +72,7 @@ def list_block_devices(sys_block=None, proc_partitions=None):
         parent = None
         if os.path.exists(os.path.join(sys_dir, "partition")):
             parent = os.path.basename(os.path.dirname(os.path.realpath(sys_dir)))
-        found[name] = BlockDevice(name=name, path=_path(name, sys_dir), size=sectors * 512, parent=parent,
+        found[name] = BlockDevice(name=name, path=_path(name, sys_dir), size=sectors * SECTOR, parent=parent,
                                   read_only=bool(_sysfs.read_bool(os.path.join(sys_dir, "ro"))))
     return found
 

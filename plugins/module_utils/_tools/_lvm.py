@@ -17,7 +17,8 @@ __metaclass__ = type
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from ansible_collections.poolcraft.storage.plugins.module_utils._tools._lvm_report import report_rows, to_float, to_int
+from ansible_collections.poolcraft.storage.plugins.module_utils._tools._lvm_report import report_rows, to_float
+from ansible_collections.poolcraft.storage.plugins.module_utils._units import to_int
 
 REPORT = ["--reportformat", "json", "--units", "b", "--nosuffix"]
 VG_FIELDS = "vg_name,vg_uuid,vg_size,vg_free,vg_extent_size,pv_count,lv_count,vg_autoactivation"

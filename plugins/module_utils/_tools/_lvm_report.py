@@ -11,6 +11,7 @@ __metaclass__ = type
 import json
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
+from ansible_collections.poolcraft.storage.plugins.module_utils._units import to_int
 
 _FIELDS = (
     ("vg", "vg_name,vg_uuid,vg_attr,vg_size,vg_free,vg_extent_size,pv_count,lv_count"),
@@ -25,14 +26,6 @@ _FIELDS = (
 ARGV = ["lvm", "fullreport", "--reportformat", "json", "--units", "b", "--nosuffix"]
 for _kind, _fields in _FIELDS:
     ARGV += ["--configreport", _kind, "-o", _fields]
-
-
-def to_int(text):
-    """An integer field; None where LVM left it empty or could not tell (-1 stays -1)."""
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        return None
 
 
 def to_float(text):

@@ -18,7 +18,7 @@ import fingerprints
 import harness
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import BACKENDS, backend_class
-from ansible_collections.poolcraft.storage.plugins.module_utils._plan import Action
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action
 
 
 def _acts_while_planning(original):

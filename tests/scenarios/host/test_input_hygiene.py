@@ -22,8 +22,8 @@ import dir_volume_pools
 import fingerprints
 import fs_pool_host as common
 import harness
-from ansible_collections.poolcraft.storage.plugins.module_utils import _fstab
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _fstab
 
 fs_host = common.fs_host
 

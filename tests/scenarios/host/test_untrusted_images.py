@@ -28,8 +28,8 @@ import pytest
 import dir_volume_pools as common
 from system import run
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _image_header
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _image_header
 from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg, qemu_img_errors
 

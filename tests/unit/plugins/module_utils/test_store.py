@@ -17,8 +17,10 @@ import pytest
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _store
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
-from ansible_collections.poolcraft.storage.plugins.module_utils._store import DefinitionStore, UnusableDefinitionError, atomic_write
-from ansible_collections.poolcraft.storage.plugins.module_utils._xml import PoolDef, Permissions, pool_from_xml, pool_to_xml
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._atomic import atomic_write
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import PoolDef, Permissions
+from ansible_collections.poolcraft.storage.plugins.module_utils._store import DefinitionStore, UnusableDefinitionError
+from ansible_collections.poolcraft.storage.plugins.module_utils._xml import pool_from_xml, pool_to_xml
 
 pytest.importorskip("lxml")
 
@@ -344,30 +346,6 @@ def test_find_uuid(store):
     assert store.find_uuid("00000000-0000-4000-8000-000000000002").definition.name == "t"
     assert store.find_uuid("00000000-0000-4000-8000-000000000001").definition.name == "a"
     assert store.find_uuid("00000000-0000-4000-8000-000000000009") is None
-
-
-# -- atomic writes -------------------------------------------------------
-
-
-def test_atomic_write_mode_and_content(tmp_path):
-    path = str(tmp_path / "f.xml")
-    atomic_write(path, u"caf\u00e9\n", 0o640)
-    with open(path, "rb") as handle:
-        assert handle.read() == u"caf\u00e9\n".encode("utf-8")
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
-    assert leftovers(str(tmp_path)) == []
-
-
-@pytest.mark.parametrize("call, code", [("rename", errno.EIO), ("fsync", errno.ENOSPC)])
-def test_atomic_write_keeps_old_content_when_a_step_fails(tmp_path, os_failure, call, code):
-    path = str(tmp_path / "f.xml")
-    atomic_write(path, "old")
-    with os_failure(_store.os, call, code), pytest.raises(OSError):
-        atomic_write(path, "new")
-    with open(path) as handle:
-        assert handle.read() == "old"
-    assert os.listdir(str(tmp_path)) == ["f.xml"]
-    assert leftovers(str(tmp_path)) == []
 
 
 def test_save_failure_keeps_the_old_definition(store, dirs, os_failure):

@@ -9,11 +9,10 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _xml
-from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import PoolStatus
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
-from ansible_collections.poolcraft.storage.plugins.module_utils._xml import (
-    POOLCRAFT_NS, BackingStore, Permissions, PoolDef, PoolSource, ThinPool, VolumeDef, pool_from_xml, pool_to_xml,
-    volume_to_xml)
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import (
+    BackingStore, Permissions, PoolDef, PoolSource, PoolStatus, ThinPool, VolumeDef)
+from ansible_collections.poolcraft.storage.plugins.module_utils._xml import POOLCRAFT_NS, pool_from_xml, pool_to_xml, volume_to_xml
 
 etree = pytest.importorskip("lxml.etree")
 

@@ -19,7 +19,7 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._backends import
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import OPERATIONS, PoolBackend
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._dir import DirBackend
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._xml import PoolDef
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import PoolDef
 
 UUID = "0b0b8a6c-4f6e-4d1a-9a7a-1f2d1f0d7e41"
 

@@ -9,11 +9,11 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import OPERATIONS, PoolBackend, VolumeSpec
+from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import OPERATIONS, PoolBackend
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._dir import DirBackend
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotSupportedError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Permissions, PoolDef, PoolSource, ThinPool, VolumeSpec
 from ansible_collections.poolcraft.storage.plugins.module_utils._volume import VolumeManager
-from ansible_collections.poolcraft.storage.plugins.module_utils._xml import Permissions, PoolDef, PoolSource, ThinPool
 
 UUID = "6f1c2a3b-1234-4abc-8def-0123456789ab"
 
@@ -160,7 +160,7 @@ def test_no_check_or_steps_hooks_remain():
 
 
 def test_describe_lists_free_extents_only_where_the_pool_type_reports_them():
-    from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import PoolStatus
+    from ansible_collections.poolcraft.storage.plugins.module_utils._model import PoolStatus
     from ansible_collections.poolcraft.storage.plugins.module_utils._pool import describe
 
     class Stored(object):

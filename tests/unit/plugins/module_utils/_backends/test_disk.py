@@ -21,14 +21,14 @@ import os
 
 import pytest
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import _disk
-from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import CloneSource, VolumeSpec
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._disk import DiskBackend
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _blockdev
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import BackingStore, CloneSource, Permissions, PoolDef, PoolSource, VolumeSpec
+from ansible_collections.poolcraft.storage.plugins.module_utils._tools import _partition_table
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._parted import parse_partx
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
-from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, PoolDef, PoolSource, Permissions
 
 from ansible_collections.poolcraft.storage.tests.unit.conftest import load_transcript
 
@@ -151,9 +151,11 @@ def host(monkeypatch, fake_runner):
     monkeypatch.setattr(_disk, "kernel_name", os.path.basename)
     monkeypatch.setattr(_disk, "kernel_partitions", lambda disk: dict(faked.kernel.nodes))
     monkeypatch.setattr(_disk, "optimal_io_size", lambda disk: 0)
-    monkeypatch.setattr(_disk, "disk_geometry", lambda disk: faked.geometry)
-    monkeypatch.setattr(_disk, "read_bytes", faked.header)
     monkeypatch.setattr(_disk, "udev_runs", lambda: False)
+    # what the partition table reader finds on the disk
+    monkeypatch.setattr(_partition_table, "kernel_name", os.path.basename)
+    monkeypatch.setattr(_partition_table, "disk_geometry", lambda disk: faked.geometry)
+    monkeypatch.setattr(_partition_table, "read_bytes", faked.header)
     # the disk's signatures as wipefs finds them; a partition's need not be known
     monkeypatch.setattr(_blockdev, "inspect", lambda device, runner: _blockdev.DeviceState(
         device, os.path.basename(device), tuple(Wipefs(runner).signatures(device)) if device == DEV else (), faked.uses))
@@ -244,7 +246,7 @@ def test_free_space_is_what_parted_finds(host, name, fmt):
     backend = DiskBackend(host.runner)
     layout = backend._labelled(pool(fmt))
     extended = [(slot.start, slot.end) for slot in layout.slots if slot.kind == "extended"]
-    parted = [_disk.Extent(start, end) for start, end in reads.parted_free()
+    parted = [_partition_table.Extent(start, end) for start, end in reads.parted_free()
               if not any(low <= start and end <= high for low, high in extended)]
     if fmt == "dos":
         # parted leaves sector 1 out of its first free extent; below 1 MiB either way
@@ -628,18 +630,3 @@ def test_purge_refused_while_partitions_remain_then_erases_the_label(host):
     host.runner.expect(["partx", "-d", DEV])
     applied(backend.plan_delete(pool()))
     assert host.kernel.nodes == {}
-
-
-def test_udev_runs_only_when_its_socket_answers(tmp_path, monkeypatch):
-    import socket
-    control = str(tmp_path / "control")
-    monkeypatch.setattr(_disk, "UDEV_CONTROL", control)
-    assert not _disk.udev_runs()  # no socket
-    listening = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    listening.bind(control)
-    listening.listen(1)
-    try:
-        assert _disk.udev_runs()
-    finally:
-        listening.close()
-    assert os.path.exists(control) and not _disk.udev_runs()  # what a stopped udevd leaves behind

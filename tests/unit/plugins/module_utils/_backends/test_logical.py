@@ -13,12 +13,11 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import _logical
-from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import CloneSource, VolumeSpec
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _blockdev
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import BackingStore, CloneSource, PoolDef, PoolSource, ThinPool, VolumeSpec
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._lvm import parse_lvs
-from ansible_collections.poolcraft.storage.plugins.module_utils._xml import BackingStore, PoolDef, PoolSource, ThinPool
 
 from ansible_collections.poolcraft.storage.tests.unit.conftest import FakeRunner, load_transcript
 

@@ -16,12 +16,12 @@ import os
 
 import pytest
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev, _mounts
 from ansible_collections.poolcraft.storage.plugins.module_utils._discovery import _block
 from ansible_collections.poolcraft.storage.plugins.module_utils._discovery._base import Chosen
 from ansible_collections.poolcraft.storage.plugins.module_utils._discovery._block import (
     BlockDevice, DiskDiscovery, FsDiscovery, list_block_devices, natural_key)
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _blockdev, _mounts
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import PROBE_COLUMNS, parse_probe
 
 from ansible_collections.poolcraft.storage.tests.unit.conftest import load_transcript

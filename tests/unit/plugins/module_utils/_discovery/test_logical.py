@@ -12,7 +12,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _sources
+from ansible_collections.poolcraft.storage.plugins.module_utils import _discovery
 from ansible_collections.poolcraft.storage.plugins.module_utils._discovery._base import Chosen
 from ansible_collections.poolcraft.storage.plugins.module_utils._discovery._logical import LogicalDiscovery
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import CommandError, StorageError
@@ -53,13 +53,13 @@ TWO_VGS = [
 
 
 def test_logical_sources_are_the_vgs_with_their_pvs(fake_runner):
-    result = _sources.discover("logical", None, lvm_runner(fake_runner, TWO_VGS_REPORT))
+    result = _discovery.discover("logical", None, lvm_runner(fake_runner, TWO_VGS_REPORT))
     # loop9 is a PV in no VG: not a source, as in libvirt
     assert result["sources"] == TWO_VGS
 
 
 def test_logical_xml_is_what_libvirt_prints(fake_runner):
-    result = _sources.discover("logical", None, lvm_runner(fake_runner, TWO_VGS_REPORT))
+    result = _discovery.discover("logical", None, lvm_runner(fake_runner, TWO_VGS_REPORT))
     libvirt = load_transcript("virsh/find_logical_host_pcvg_pcvg2")["steps"][0]
     assert canonical(result["xml"]) == canonical(libvirt["stdout"])
 
@@ -76,7 +76,7 @@ def test_logical_devices_with_no_pv_find_nothing(fake_runner):
 
 
 def test_no_pvs_no_sources(fake_runner):
-    result = _sources.discover("logical", None, lvm_runner(fake_runner, "lvm/fullreport_host_no_pvs"))
+    result = _discovery.discover("logical", None, lvm_runner(fake_runner, "lvm/fullreport_host_no_pvs"))
     assert result["sources"] == []
     assert canonical(result["xml"]) == b"<sources></sources>"
 
@@ -85,12 +85,12 @@ def test_lvm_failing_names_the_command_and_its_reason(fake_runner):
     stderr = "  Parse error at byte 24 (line 2): expected a value\n  Failed to load config file /etc/lvm/lvm.conf\n"
     runner = lvm_runner(fake_runner, rc=4, stderr=stderr)
     with pytest.raises(CommandError) as caught:
-        _sources.discover("logical", None, runner)
+        _discovery.discover("logical", None, runner)
     assert str(caught.value).startswith("lvm fullreport --reportformat json")
     assert "(rc=4): Parse error at byte 24 (line 2): expected a value; Failed to load config file" in str(caught.value)
 
 
 def test_lvm_missing_is_one_clear_error(fake_runner):
     with pytest.raises(StorageError) as caught:
-        _sources.discover("logical", None, fake_runner())
+        _discovery.discover("logical", None, fake_runner())
     assert str(caught.value) == "required command 'lvm' was not found on the managed host"

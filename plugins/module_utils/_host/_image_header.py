@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._units import SECTOR
 
 _QCOW_MAGIC = b"QFI\xfb"
 _QCOW2_BACKING_FORMAT_EXT = 0xE2792ACA
@@ -37,7 +38,6 @@ _QCOW2_DATA_FILE_EXT = 0x44415441
 _VMDK_SPARSE_MAGIC = b"KDMV"
 _VMDK3_MAGIC = b"COWD"
 _QED_MAGIC = b"QED\x00"
-_SECTOR = 512
 # qemu probes formats on its first 2 KiB (BLOCK_PROBE_BUF_SIZE); so do we, to agree with it
 _PROBE_SIZE = 2048
 # Magic numbers of formats we recognise but leave to qemu-img for the sizes.
@@ -48,7 +48,7 @@ _OTHER_MAGIC = ((0, _QED_MAGIC, "qed"), (0, b"vhdxfile", "vhdx"), (0, b"conectix
 # part of it searched for parentFileNameHint (DESC_SIZE), a QED backing name (4 KiB)
 _QCOW_MAX_BACKING = 1023
 _VMDK_MAX_DESCRIPTOR = (1 << 20) - 1
-_VMDK_PARENT_AREA = 20 * _SECTOR
+_VMDK_PARENT_AREA = 20 * SECTOR
 _QED_MAX_BACKING = 4095
 
 BACKING_FILE = "backing file"
@@ -161,9 +161,9 @@ def probe(handle, file_size):
     if head[:4] == _VMDK_SPARSE_MAGIC and len(head) >= 44:
         capacity, desc_offset = struct.unpack_from("<Q8xQ", head, 12)
         # capacity 0 with a descriptor: qemu reads the embedded descriptor as a descriptor file
-        return ImageHeader("vmdk", None if capacity == 0 and desc_offset else capacity * _SECTOR)
+        return ImageHeader("vmdk", None if capacity == 0 and desc_offset else capacity * SECTOR)
     if head[:4] == _VMDK_SPARSE_MAGIC and len(head) >= 20:
-        return ImageHeader("vmdk", struct.unpack_from("<Q", head, 12)[0] * _SECTOR)
+        return ImageHeader("vmdk", struct.unpack_from("<Q", head, 12)[0] * SECTOR)
     for offset, magic, name in _OTHER_MAGIC:
         if head[offset:offset + len(magic)] == magic:
             return ImageHeader(name, None)
@@ -334,13 +334,13 @@ def _vmdk_parent(image, area):
 
 def _vmdk_references(image, handle, head):
     if head[:4] in (_VMDK_SPARSE_MAGIC, _VMDK3_MAGIC):
-        handle.seek(_SECTOR)
+        handle.seek(SECTOR)
         refs = _vmdk_parent(image, handle.read(_VMDK_PARENT_AREA))
         if head[:4] == _VMDK_SPARSE_MAGIC and len(head) >= 44:
             capacity, desc_offset = struct.unpack_from("<Q8xQ", head, 12)
             if capacity == 0 and desc_offset:
                 # qemu then reads the embedded descriptor as a descriptor file, extents and all
-                handle.seek(desc_offset * _SECTOR)
+                handle.seek(desc_offset * SECTOR)
                 refs += _vmdk_extents(image, handle.read(_VMDK_MAX_DESCRIPTOR))
         return refs
     handle.seek(0)

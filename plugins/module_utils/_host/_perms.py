@@ -15,7 +15,7 @@ import stat
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._xml import Permissions
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Permissions
 
 _SELINUX_ENFORCE = "/sys/fs/selinux/enforce"
 _MODE_RE = re.compile(r"[0-7]{1,8}")

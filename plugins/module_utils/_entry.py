@@ -1,12 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: poolcraft.storage contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What every module's task shares, without lxml (the facts module runs without it):
-the options common to all, and the one place where an error becomes fail_json.
+"""The entry point of every module: the options common to all, the one place where an error
+becomes fail_json, and, for the modules that change things, plan, apply unless check mode,
+exit once.
 
 A module builds its spec with argument_spec() and ends with exit_with(module, work):
 work is a callable returning the result dict (with `changed`); whatever it raises
-as a StorageError or an OSError is reported as a failure in one line.
+as a StorageError or an OSError is reported as a failure in one line. storage_pool and
+storage_volume end with run(module, manager_class), which does that around a manager.
+
+Nothing here imports lxml (the facts module runs without it): run() asks _xml whether it
+could, when it runs.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,11 +24,20 @@ from ansible.module_utils.common.validation import check_type_int
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
-from ansible_collections.poolcraft.storage.plugins.module_utils._store import DEFAULT_CONFIG_DIR, DEFAULT_RUNTIME_DIR
+from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner
+from ansible_collections.poolcraft.storage.plugins.module_utils._store import DEFAULT_CONFIG_DIR, DEFAULT_RUNTIME_DIR, DefinitionStore
 
 COMMON_ARGS = {
     "config_dir": {"type": "path", "default": DEFAULT_CONFIG_DIR},
     "runtime_dir": {"type": "path", "default": DEFAULT_RUNTIME_DIR},
+}
+
+# the permissions suboptions of storage_pool's target and of storage_volume
+PERMISSIONS_SPEC = {
+    "mode": {"type": "raw"},
+    "owner": {"type": "str"},
+    "group": {"type": "str"},
+    "label": {"type": "str"},
 }
 
 
@@ -111,3 +125,33 @@ def exit_with(module, work):
         module.fail_json(msg="%s: %s" % (getattr(exc, "filename", None) or "I/O error", exc.strerror or exc))
     else:
         module.exit_json(**result)
+
+
+def run(module, manager_class):
+    """Build the manager, plan, apply unless check mode, exit once."""
+
+    def plan_and_apply():
+        # imported here, not above: the facts module shares this file and must not import lxml
+        from ansible_collections.poolcraft.storage.plugins.module_utils._xml import LXML_IMPORT_ERROR
+
+        require_library("lxml", LXML_IMPORT_ERROR)
+        validate_directories(module.params)  # before the store opens anything in them
+        store = DefinitionStore(module.params["config_dir"], module.params["runtime_dir"], read_only=module.check_mode)
+        manager = manager_class(module.params, Runner(), store)
+        with store:
+            actions = manager.plan()
+            before = manager.snapshot()
+            if not module.check_mode:
+                try:
+                    for action in actions:
+                        action.apply()
+                except BaseException:
+                    manager.rollback()  # a task that fails leaves no definition it made
+                    raise
+            result = manager.result(applied=not module.check_mode)
+        result.update(changed=bool(actions), actions=[action.description for action in actions])
+        if module._diff:
+            result["diff"] = manager.diff(before)
+        return result
+
+    exit_with(module, plan_and_apply)

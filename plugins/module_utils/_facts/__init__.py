@@ -18,10 +18,11 @@ __metaclass__ = type
 import os
 import traceback
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _devices, _mounts, _scsi
+from ansible_collections.poolcraft.storage.plugins.module_utils._entry import COMMON_ARGS, exit_with, require_library, validate_directories
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._facts import _devices, _scsi
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _mounts
 from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner
-from ansible_collections.poolcraft.storage.plugins.module_utils._task import COMMON_ARGS, exit_with, require_library, validate_directories
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools import _lvm_report, _multipath
 
 try:
@@ -31,7 +32,7 @@ except ImportError:
     pyudev = None
     PYUDEV_IMPORT_ERROR = traceback.format_exc()
 
-# the module fits it to the task (_task.fitted_spec) when it builds its AnsibleModule
+# the module fits it to the task (_entry.fitted_spec) when it builds its AnsibleModule
 ARGUMENT_SPEC = dict(
     COMMON_ARGS,
     gather_subset={"type": "list", "elements": "str", "default": ["all"]},

@@ -17,8 +17,9 @@ import stat
 from dataclasses import dataclass
 from typing import Tuple
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs, _mounts, _sysfs
+from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _mounts, _sysfs
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._wipefs import Wipefs
 
 SYS_BLOCK = "/sys/class/block"
@@ -62,7 +63,8 @@ def kernel_name(path):
     return os.path.basename(os.path.realpath("/sys/dev/block/%d:%d" % device_number(path)))
 
 
-def _partitions(name):
+def partitions(name):
+    """The kernel names of the partitions of the disk called name, as sysfs lists them."""
     return [child for child in _sysfs.listdir(os.path.join(SYS_BLOCK, name))
             if os.path.exists(os.path.join(SYS_BLOCK, name, child, "partition"))]
 
@@ -83,7 +85,7 @@ def current_uses(name, mounted, swaps):
     """Every current use of the kernel device called name and of its partitions; mounted is
     _mounts.mounts_by_device() and swaps _mounts.read_swaps(), read once for many devices."""
     uses = _uses_of(name, mounted, swaps)
-    for part in _partitions(name):
+    for part in partitions(name):
         uses += ["partition %s %s" % (part, use) for use in _uses_of(part, mounted, swaps)]
     return uses
 

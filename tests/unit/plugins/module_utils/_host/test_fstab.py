@@ -13,9 +13,9 @@ import threading
 
 import pytest
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _fstab
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._mounts import _unescape
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _fstab
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._mounts import _unescape
 
 # Someone else's lines, with tabs, a comment, a blank line and no marker of ours.
 OTHERS = ("# /etc/fstab: static file system information.\n"

@@ -11,8 +11,9 @@ import os
 
 import pytest
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _devices, _sysfs
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._facts import _devices
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _sysfs
 
 SCSI = "/devices/pci0000:00/0000:00:05.0/host2/target2:0:0/2:0:0:1"
 SDB = SCSI + "/block/sdb"
@@ -270,12 +271,12 @@ def test_proc_partitions_of_many_devices(tmp_path):
     lines = ["major minor  #blocks  name", ""] + ["   7 %7d       8192 loop%d" % (i, i) for i in range(3000)]
     path = tmp_path / "partitions"
     path.write_text("\n".join(lines) + "\n")
-    assert len(_devices.parse_proc_partitions(_sysfs.read_all(str(path)))) == 3000
+    assert len(_sysfs.parse_proc_partitions(_sysfs.read_all(str(path)))) == 3000
 
 
 def test_proc_partitions():
     text = "major minor  #blocks  name\n\n   7        0      10240 loop0\n 259        0  500107608 nvme0n1\n"
-    assert _devices.parse_proc_partitions(text) == {"loop0": "7:0", "nvme0n1": "259:0"}
+    assert _sysfs.parse_proc_partitions(text) == {"loop0": "7:0", "nvme0n1": "259:0"}
 
 
 @pytest.mark.parametrize("pattern", ["/dev/vda\x00", "", "\x1b[2J", "vda\n", "/dev/vd\x85a"])
@@ -287,5 +288,5 @@ def test_select_refuses_bad_patterns_in_one_line(scanner, pattern):
 
 def test_host_files_are_split_at_newlines_only():
     text = "major minor  #blocks  name\n\n   7        0     1024 loop\x0c0\n 259        0 1000 nvme\u00850n1\n"
-    assert _devices.parse_proc_partitions(text) == {"loop\x0c0": "7:0", "nvme\u00850n1": "259:0"}
+    assert _sysfs.parse_proc_partitions(text) == {"loop\x0c0": "7:0", "nvme\u00850n1": "259:0"}
     assert _sysfs.parse_uevent("DEVNAME=sd\u2028a\nMAJOR=8\n") == {"DEVNAME": "sd\u2028a", "MAJOR": "8"}

@@ -10,8 +10,8 @@ __metaclass__ = type
 import os
 import time
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _mounts
-from ansible_collections.poolcraft.storage.plugins.module_utils._mounts import _unescape
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _mounts
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._mounts import _unescape
 
 MOUNTINFO = "\n".join([
     "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw",

@@ -20,7 +20,7 @@ from ansible_collections.poolcraft.storage.plugins.module_utils import _facts
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools import _lvm_report, _multipath
 
-from ansible_collections.poolcraft.storage.tests.unit.plugins.module_utils.test_devices import make_tree
+from ansible_collections.poolcraft.storage.tests.unit.plugins.module_utils._facts.test_devices import make_tree
 
 # -- the gatherer ----------------------------------------------------------------
 
@@ -124,7 +124,7 @@ def test_unknown_subset():
 
 def test_defaults_agree_with_the_store():
     pytest.importorskip("lxml")
-    from ansible_collections.poolcraft.storage.plugins.module_utils._module import COMMON_ARGS
+    from ansible_collections.poolcraft.storage.plugins.module_utils._entry import COMMON_ARGS
     for option, spec in COMMON_ARGS.items():
         assert _facts.ARGUMENT_SPEC[option] == spec
 
@@ -188,7 +188,8 @@ def test_pools_of_this_collection(tmp_path, quiet_runner):
     """The pools subset reads the collection's own definitions: state, capacity and volumes."""
     pytest.importorskip("lxml")
     from ansible_collections.poolcraft.storage.plugins.module_utils._store import DefinitionStore
-    from ansible_collections.poolcraft.storage.plugins.module_utils._xml import PoolDef, Permissions, pool_to_xml
+    from ansible_collections.poolcraft.storage.plugins.module_utils._model import PoolDef, Permissions
+    from ansible_collections.poolcraft.storage.plugins.module_utils._xml import pool_to_xml
     images = tmp_path / "images"
     images.mkdir()
     (images / "disk.img").write_bytes(b"\0" * 4096)
@@ -215,7 +216,8 @@ def test_pools_of_this_collection(tmp_path, quiet_runner):
 def _store_with_two_pools(tmp_path):
     """A running pool 'images' holding one volume and a stopped 'spare', in a store under tmp_path."""
     from ansible_collections.poolcraft.storage.plugins.module_utils._store import DefinitionStore
-    from ansible_collections.poolcraft.storage.plugins.module_utils._xml import PoolDef, Permissions, pool_to_xml
+    from ansible_collections.poolcraft.storage.plugins.module_utils._model import PoolDef, Permissions
+    from ansible_collections.poolcraft.storage.plugins.module_utils._xml import pool_to_xml
     images = tmp_path / "images"
     images.mkdir()
     (images / "disk.img").write_bytes(b"\0" * 4096)

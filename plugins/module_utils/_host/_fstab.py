@@ -24,7 +24,7 @@ import stat
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._store import atomic_write
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._atomic import atomic_write
 
 MARKER = "# poolcraft.storage pool %s"
 # no fstab is this large; a bigger file is not read into memory

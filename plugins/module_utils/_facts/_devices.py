@@ -26,10 +26,11 @@ __metaclass__ = type
 
 import fnmatch
 import os
-import re
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs, _sysfs
+from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _sysfs
+from ansible_collections.poolcraft.storage.plugins.module_utils._units import SECTOR, to_int
 
 # Kernel name prefix -> device type, first match wins; partitions are "part".
 _TYPES = (
@@ -109,19 +110,6 @@ def _hardware(name, base, devpath):
     return hw
 
 
-_ASCII_BLANKS = re.compile(r"[ \t]+")
-
-
-def parse_proc_partitions(text):
-    """{name: "major:minor"} from /proc/partitions."""
-    result = {}
-    for line in (text or "").split("\n")[2:]:  # the kernel's lines end in \n alone
-        fields = _ASCII_BLANKS.split(line.strip(" \t"))  # str.split() would also cut at \x0c and U+0085
-        if len(fields) == 4:
-            result[fields[3]] = "%s:%s" % (fields[0], fields[1])
-    return result
-
-
 def validate_pattern(pattern):
     """One entry of the facts' `devices`: a /dev path, or a kernel name or glob of one line."""
     if isinstance(pattern, str) and pattern.startswith("/"):
@@ -183,7 +171,7 @@ class Scanner(object):
         base = "%s%s/" % (self.sys_root, devpath)
         raw.maj_min = self._devnums.get(name) or _sysfs.read(base + "dev")
         size = _sysfs.read_int(base + "size")
-        raw.size = None if size is None else size * 512
+        raw.size = None if size is None else size * SECTOR
         raw.ro = _sysfs.read_bool(base + "ro")
         if name.startswith(STACKING):
             raw.slaves = _sysfs.listdir(base + "slaves")
@@ -205,18 +193,18 @@ class Scanner(object):
         raw.props, raw.links = _sysfs.parse_udev_record(record)
         if raw.parent is not None:
             # udev's blkid read both from the partition table (in 512-byte sectors); sysfs has them too
-            start = _int(raw.props.get("ID_PART_ENTRY_OFFSET"))
+            start = to_int(raw.props.get("ID_PART_ENTRY_OFFSET"))
             if start is None:
                 start = _sysfs.read_int(base + "start")
-            raw.start = None if start is None else start * 512
-            raw.partition = _int(raw.props.get("ID_PART_ENTRY_NUMBER"))
+            raw.start = None if start is None else start * SECTOR
+            raw.partition = to_int(raw.props.get("ID_PART_ENTRY_NUMBER"))
             if raw.partition is None:
                 raw.partition = _sysfs.read_int(base + "partition")
         return raw
 
     def load_devnums(self):
         """Read /proc/partitions: the major:minor of every device that is not empty."""
-        self._devnums = parse_proc_partitions(_sysfs.read_all(self.proc_partitions))
+        self._devnums = _sysfs.parse_proc_partitions(_sysfs.read_all(self.proc_partitions))
 
     def detached(self, name):
         """A loop device with no backing file (empty, so not in /proc/partitions): left out,
@@ -281,7 +269,7 @@ def device_facts(raw, disk=None):
     else:
         info["parent"] = raw.parent
         info["partition"] = {
-            "number": raw.partition if raw.partition is not None else _int(props.get("ID_PART_ENTRY_NUMBER")),
+            "number": raw.partition if raw.partition is not None else to_int(props.get("ID_PART_ENTRY_NUMBER")),
             "start": raw.start, "type": props.get("ID_PART_ENTRY_TYPE"),
             "name": _sysfs.unescape_udev(props.get("ID_PART_ENTRY_NAME")), "uuid": props.get("ID_PART_ENTRY_UUID"),
         }
@@ -291,13 +279,6 @@ def device_facts(raw, disk=None):
         uuid = props.get("DM_UUID")
         info["dm"] = {"name": props.get("DM_NAME"), "uuid": uuid, "kind": dm_kind(uuid)}
     return info
-
-
-def _int(text):
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        return None
 
 
 def link_devices(devices, mounts=None, swaps=None):

@@ -24,16 +24,20 @@ import sys
 
 import pytest
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _scsi
+from ansible_collections.poolcraft.storage.plugins.module_utils._facts import _scsi
 
-TESTBED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "umockdev", "fc_hba_qla2xxx.umockdev")
+from ansible_collections.poolcraft.storage.tests.unit.conftest import FIXTURES
+
+TESTBED = os.path.join(FIXTURES, "umockdev", "fc_hba_qla2xxx.umockdev")
 
 # Runs inside umockdev-run: the collection comes from the same sys.path as the test's.
 _PROBE = r"""
 import json, sys
 sys.path[:0] = json.loads(sys.argv[1])
 import pyudev
-from ansible_collections.poolcraft.storage.plugins.module_utils import _scsi
+from ansible_collections.poolcraft.storage.plugins.module_utils._facts import _scsi
+
+from ansible_collections.poolcraft.storage.tests.unit.conftest import FIXTURES
 context = pyudev.Context()
 print(json.dumps({"hosts": _scsi.scsi_host_facts(context), "iscsi": _scsi.iscsi_facts(context, {}, "/nonexistent")}))
 """

@@ -19,9 +19,9 @@ import subprocess
 
 import pytest
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _blockdev
-from ansible_collections.poolcraft.storage.plugins.module_utils._blockdev import DeviceState, ensure_writable
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _blockdev
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._blockdev import DeviceState, ensure_writable
 from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner
 
 
@@ -187,9 +187,9 @@ def test_active_swap(sysfs):
 
 
 def test_partitions_are_the_children_that_say_so(sysfs):
-    assert _blockdev._partitions("loop3") == ["loop3p1", "loop3p2"]
-    assert _blockdev._partitions("loop4") == []
-    assert _blockdev._partitions("nosuchdisk") == []
+    assert _blockdev.partitions("loop3") == ["loop3p1", "loop3p2"]
+    assert _blockdev.partitions("loop4") == []
+    assert _blockdev.partitions("nosuchdisk") == []
 
 
 def test_a_device_gone_from_sysfs_has_no_dev_but_may_be_mounted(sysfs):
@@ -235,7 +235,7 @@ def loop_device(tmp_path):
                                  stdout=subprocess.PIPE, universal_newlines=True, check=False).stdout.strip()
         if backing == image:
             if os.path.isdir(os.path.join("/sys/class/block", os.path.basename(device))):
-                for part in _blockdev._partitions(os.path.basename(device)):
+                for part in _blockdev.partitions(os.path.basename(device)):
                     subprocess.call(["partx", "--delete", "--nr", part.rsplit("p", 1)[1], device],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             subprocess.call(["losetup", "--detach", device])

@@ -18,9 +18,9 @@ import subprocess
 
 import pytest
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _image_header
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._image_header import (
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _image_header
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._image_header import (
     ImageHeader, Reference, direct_references, image_references, probe, probe_path, refuse_references)
 from ansible_collections.poolcraft.storage.tests.unit.conftest import load_transcript
 

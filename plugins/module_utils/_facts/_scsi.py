@@ -15,7 +15,7 @@ __metaclass__ = type
 import os
 import re
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _sysfs
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _sysfs
 
 _PCI_ADDRESS = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 _HOST = re.compile(r"^host(\d+)$")

@@ -22,7 +22,7 @@ import select
 import signal
 import time
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _sysfs
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _sysfs
 
 NETWORK_FS = frozenset((
     "nfs", "nfs4", "cifs", "smb3", "smbfs", "ceph", "glusterfs", "fuse.glusterfs", "fuse.sshfs", "9p",

@@ -13,9 +13,9 @@ import stat
 
 import pytest
 
-from ansible_collections.poolcraft.storage.plugins.module_utils import _perms
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._xml import Permissions
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _perms
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Permissions
 
 
 @pytest.mark.parametrize("mode, expected", [("0755", 0o755), ("755", 0o755), ("2770", 0o2770), ("00644", 0o644),

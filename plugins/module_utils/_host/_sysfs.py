@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: poolcraft.storage contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Small, fast readers of sysfs and of udev's database records.
+"""Small, fast readers of sysfs, /proc/partitions and udev's database records.
 
 Every reader returns None (or an empty list) for what does not exist: devices
 come and go while we read, and a missing attribute is an answer, not an error.
@@ -14,8 +14,11 @@ __metaclass__ = type
 import os
 import re
 
+from ansible_collections.poolcraft.storage.plugins.module_utils._units import to_int
+
 SYS = "/sys"
 UDEV_DATA = "/run/udev/data"
+_ASCII_BLANKS = re.compile(r"[ \t]+")
 
 # The stable links udev makes, relative to /dev (by-diskseq and the loop links are left out).
 LINK_PREFIXES = ("disk/by-id/", "disk/by-path/", "disk/by-uuid/", "disk/by-partuuid/", "disk/by-label/",
@@ -58,11 +61,7 @@ def read_all(path):
 
 
 def read_int(path):
-    text = read(path)
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        return None
+    return to_int(read(path))
 
 
 def read_bool(path):
@@ -132,3 +131,13 @@ def unescape_udev(value):
         out.append(value[i])
         i += 1
     return "".join(out)
+
+
+def parse_proc_partitions(text):
+    """{name: "major:minor"} from /proc/partitions."""
+    result = {}
+    for line in (text or "").split("\n")[2:]:  # the kernel's lines end in \n alone
+        fields = _ASCII_BLANKS.split(line.strip(" \t"))  # str.split() would also cut at \x0c and U+0085
+        if len(fields) == 4:
+            result[fields[3]] = "%s:%s" % (fields[0], fields[1])
+    return result

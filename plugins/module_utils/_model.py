@@ -1,0 +1,142 @@
+# -*- coding: utf-8 -*-
+# Copyright: poolcraft.storage contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The model, as plain data: pools, volumes and their parts as the definitions and the host have
+them (frozen dataclasses; sizes in bytes), and the Action a plan is made of.
+
+Nothing here reads or writes anything: _xml turns these into libvirt's XML and back, the
+backends find them on the host, the managers compare them."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from dataclasses import dataclass, field, replace
+from typing import Dict, List, Optional
+
+
+class Action(object):
+    """One change: what it does in words, and the function that does it."""
+
+    def __init__(self, description, apply):
+        self.description = description
+        self._apply = apply
+
+    def apply(self):
+        return self._apply()
+
+    def __repr__(self):
+        return "Action(%r)" % self.description
+
+
+# -- definitions: what _xml reads and writes -------------------------------------------
+
+@dataclass(frozen=True)
+class Permissions:
+    mode: Optional[int] = None
+    owner: Optional[int] = None
+    group: Optional[int] = None
+    label: Optional[str] = None
+
+    def as_dict(self):
+        return {"mode": None if self.mode is None else "%04o" % self.mode,
+                "owner": self.owner, "group": self.group, "label": self.label}
+
+
+@dataclass(frozen=True)
+class PoolSource:
+    """What a pool is made from; each pool type uses the fields it needs."""
+    devices: tuple = ()
+    host: Optional[str] = None
+    port: Optional[int] = None
+    dir: Optional[str] = None
+    name: Optional[str] = None
+    format: Optional[str] = None
+
+    def is_empty(self):
+        return self == PoolSource()
+
+
+@dataclass(frozen=True)
+class ThinPool:
+    """The LVM thin pool a logical pool's volumes are made in; size in bytes."""
+    name: str
+    size: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class PoolDef:
+    name: str
+    type: str
+    uuid: str
+    target_path: Optional[str] = None
+    permissions: Permissions = field(default_factory=Permissions)
+    source: PoolSource = field(default_factory=PoolSource)
+    mount_options: tuple = ()
+    thin_pool: Optional[ThinPool] = None
+
+    def with_changes(self, **changes):
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class BackingStore:
+    path: str
+    format: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class VolumeDef:
+    """A volume as found (or as it will be): sizes in bytes."""
+    name: str
+    path: str
+    key: str
+    format: str
+    capacity: int
+    allocation: int
+    type: str = "file"
+    backing: List[BackingStore] = field(default_factory=list)
+    permissions: Permissions = field(default_factory=Permissions)
+
+
+# -- what backends find and are asked to make ------------------------------------------
+
+@dataclass(frozen=True)
+class PoolStatus:
+    """What a refresh finds: sizes in bytes and how many volumes there are."""
+    capacity: int
+    allocation: int
+    available: int
+    volume_count: int
+    # Pool types that hand out space in extents (disk pools) list the free ones:
+    # ({"start", "end", "size"} in bytes, end inclusive); None where that means nothing.
+    free_extents: Optional[tuple] = None
+
+
+@dataclass(frozen=True)
+class CloneSource:
+    path: str
+    format: str
+    has_backing: bool = False
+    capacity: int = 0
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    """A volume to create, validated by the manager; sizes in bytes."""
+    name: str
+    format: str
+    capacity: Optional[int] = None
+    allocation: Optional[int] = None
+    preallocation: Optional[str] = None
+    cluster_size: Optional[int] = None
+    compat: Optional[str] = None
+    lazy_refcounts: Optional[bool] = None
+    backing: Optional[BackingStore] = None
+    clone: Optional[CloneSource] = None
+    permissions: Permissions = field(default_factory=Permissions)
+    # the task's own values of these options, so that a refusal names them as the task wrote them
+    given: Dict[str, object] = field(default_factory=dict, compare=False)
+
+    def as_given(self, option):
+        return self.given.get(option, getattr(self, option, None))

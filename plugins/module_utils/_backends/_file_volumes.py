@@ -15,10 +15,8 @@ import stat
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import (
     FILE_ONLY_VOLUME_OPTIONS, create_volume_words, delete_volume_words, resize_volume_words)
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._host import _image_header, _perms
-from ansible_collections.poolcraft.storage.plugins.module_utils._host._wipe import overwrite
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _perms
 from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action, BackingStore, PoolStatus, VolumeDef
-from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
 from ansible_collections.poolcraft.storage.plugins.module_utils._units import SECTOR
 
 # A volume is made under this name and renamed when complete, so an
@@ -83,8 +81,12 @@ class FileVolumes(object):
             raise ValidationError("backing_store", spec.as_given("backing_store"),
                                   "raw volumes cannot have a backing store; use qcow2")
 
+    # The image tools are imported where they are used: a task with nothing to do (most tasks)
+    # reads no image, and every module a task imports is compiled again from the AnsiballZ zip.
+
     @property
     def _qemu_img(self):
+        from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg
         return QemuImg(self.runner)
 
     def _statvfs_status(self, pool, volume_count):
@@ -119,6 +121,7 @@ class FileVolumes(object):
         return self._describe(path, st, chain=True)
 
     def _describe(self, path, st, chain):
+        from ansible_collections.poolcraft.storage.plugins.module_utils._host import _image_header
         # stat'ed and opened without blocking: a FIFO put in the pool directory cannot stop a listing
         with _image_header.open_image(path) as handle:
             header = _image_header.probe(handle, st.st_size)
@@ -141,6 +144,7 @@ class FileVolumes(object):
     def _chain(self, path, header):
         """The backing files, nearest first: at most _MAX_CHAIN, each once (a loop ends the list),
         a file that is missing or not an image ends it too (it is listed, not read)."""
+        from ansible_collections.poolcraft.storage.plugins.module_utils._host import _image_header
         chain, seen = [], {os.path.realpath(path)}
         while header.backing_path and len(chain) < _MAX_CHAIN:
             path = self._absolute(path, header.backing_path)
@@ -217,6 +221,7 @@ class FileVolumes(object):
     @staticmethod
     def _delete_volume(volume, wipe):
         if wipe:
+            from ansible_collections.poolcraft.storage.plugins.module_utils._host._wipe import overwrite
             overwrite(volume.path, wipe)
         os.unlink(volume.path)
 

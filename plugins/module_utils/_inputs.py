@@ -161,23 +161,19 @@ def existing_device(value, option):
     """A device path that, where it exists, is a block device or a regular file (a pool may be
     defined before its device appears, and an image file can back a loop device). Only stat'ed."""
     device(value, option)
-    if value is None:
-        return None
-    try:
-        mode = os.stat(value).st_mode
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return value
-        raise ValidationError(option, value, "cannot be a device: %s" % (exc.strerror or exc))
-    if not (stat.S_ISBLK(mode) or stat.S_ISREG(mode)):
-        raise ValidationError(option, value, "is %s, not a block device" % kind(mode))
-    return value
+    return _where_it_exists(value, option, lambda mode: stat.S_ISBLK(mode) or stat.S_ISREG(mode),
+                            "a device", "a block device")
 
 
 def directory(value, option):
-    """A directory the task keeps files in (config_dir, runtime_dir): a good path that, where it
-    exists, is a directory. A missing one passes: the store makes it."""
+    """A directory the task keeps files in (config_dir, runtime_dir, target.path): a good path
+    that, where it exists, is a directory. A missing one passes: it is made when needed."""
     path(value, option)
+    return _where_it_exists(value, option, stat.S_ISDIR, "a directory", "a directory")
+
+
+def _where_it_exists(value, option, accepts, unreadable, wanted):
+    """value, refused where it exists and its st_mode fails accepts (only stat'ed, never opened)."""
     if value is None:
         return None
     try:
@@ -185,9 +181,9 @@ def directory(value, option):
     except OSError as exc:
         if exc.errno == errno.ENOENT:
             return value
-        raise ValidationError(option, value, "cannot be a directory: %s" % (exc.strerror or exc))
-    if not stat.S_ISDIR(mode):
-        raise ValidationError(option, value, "is %s, not a directory" % kind(mode))
+        raise ValidationError(option, value, "cannot be %s: %s" % (unreadable, exc.strerror or exc))
+    if not accepts(mode):
+        raise ValidationError(option, value, "is %s, not %s" % (kind(mode), wanted))
     return value
 
 

@@ -7,9 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import os
-import stat
 import uuid as uuidlib
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs
@@ -49,22 +47,6 @@ def _fstab_path(value):
     return value
 
 
-def _target_path(value):
-    """target.path: a good path which, where it exists, is a directory."""
-    _inputs.path(value, "target.path")
-    if value is None:
-        return None
-    try:
-        mode = os.stat(value).st_mode
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return value
-        raise ValidationError("target.path", value, "cannot be a directory: %s" % (exc.strerror or exc))
-    if not stat.S_ISDIR(mode):
-        raise ValidationError("target.path", value, "is %s, not a directory" % _inputs.kind(mode))
-    return value
-
-
 def _refuse_repeated_devices(params):
     """A device named twice in source.devices (checked after the type's own rules, which say
     "exactly one device" where a type takes one)."""
@@ -83,7 +65,7 @@ def validate_params(params):
     _inputs.uuid(params.get("uuid"), "uuid")
     _fstab_path(params.get("fstab"))
     target = params.get("target") or {}
-    _target_path(target.get("path"))
+    _inputs.directory(target.get("path"), "target.path")
     if target.get("permissions") is not None:
         _perms.from_params(target["permissions"], "target.permissions")
     source = params.get("source") or {}
@@ -231,7 +213,7 @@ class PoolManager(object):
         params = self.params
         current = self.stored.definition if self.stored else None
         target = params.get("target") or {}
-        path = _target_path(target.get("path")) or (current.target_path if current else None)
+        path = _inputs.directory(target.get("path"), "target.path") or (current.target_path if current else None)
         perms = _perms.from_params(target.get("permissions"), "target.permissions") \
             if target.get("permissions") is not None else (current.permissions if current else _perms.from_params(None))
         new_uuid = _inputs.uuid(params.get("uuid"), "uuid") or (current.uuid if current else str(uuidlib.uuid4()))

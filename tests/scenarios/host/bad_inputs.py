@@ -812,3 +812,17 @@ CRAFTED_IMAGES = [
     ("newline", W + "/host/good\n.qcow2", True),
     ("/proc file", "/proc/self/status", True),
 ]
+
+
+def broken_definition(text):
+    """A prepare step: a damaged definition beside the sandbox's pools (text may name the sandbox's
+    paths; bytes are written as they are)."""
+    def prepare(sandbox):
+        data = text if isinstance(text, bytes) else sandbox.path(text).encode("utf-8")
+        write(os.path.join(sandbox.work, "etc", "broken.xml"), data)
+    return prepare
+
+
+def remove_vols_target(sandbox):
+    """A prepare step: the pool vols' directory moved away by hand."""
+    os.rename(os.path.join(sandbox.work, "pools", "vols"), os.path.join(sandbox.work, "pools", "vols-moved"))

@@ -63,17 +63,6 @@ def one_fstab_entry(sandbox, result):
     return None
 
 
-def broken_definition(text):
-    def prepare(sandbox):
-        data = text if isinstance(text, bytes) else sandbox.path(text).encode("utf-8")
-        bad.write(os.path.join(sandbox.work, "etc", "broken.xml"), data)
-    return prepare
-
-
-def remove_vols_target(sandbox):
-    os.rename(os.path.join(sandbox.work, "pools", "vols"), os.path.join(sandbox.work, "pools", "vols-moved"))
-
-
 BROKEN_DEFINITIONS = [
     ("definition without uuid", '<pool type="dir"><name>broken</name><target><path>%s/pools/b</path></target></pool>' % W),
     ("definition with a bad mode", '<pool type="dir"><name>broken</name><uuid>9b7e3b52-7c6f-4a43-9d07-7d3c4f0c1a11</uuid>'
@@ -194,16 +183,16 @@ def cases():
                   ["uuid"], must_refuse=True),
         bad.fixed("absent pool that does not exist", dict(STORE, name="nope", state="absent", purge=True), ["name"]),
         bad.fixed("stopped pool that does not exist", dict(STORE, name="nope", state="stopped"), ["type"], must_refuse=True),
-        bad.fixed("target removed by hand, start", dict(EXISTING), ["target"], prepare=remove_vols_target),
+        bad.fixed("target removed by hand, start", dict(EXISTING), ["target"], prepare=bad.remove_vols_target),
         bad.fixed("target removed by hand, list", dict(STORE, name="vols", list_volumes=True), ["target"],
-                  prepare=remove_vols_target),
-        bad.fixed("target removed by hand, other pool", dict(NEW_DIR), must_succeed=True, prepare=remove_vols_target),
-        bad.fixed("target removed by hand, absent", dict(ABSENT), ["target"], prepare=remove_vols_target),
+                  prepare=bad.remove_vols_target),
+        bad.fixed("target removed by hand, other pool", dict(NEW_DIR), must_succeed=True, prepare=bad.remove_vols_target),
+        bad.fixed("target removed by hand, absent", dict(ABSENT), ["target"], prepare=bad.remove_vols_target),
     ]
     for kind, text in BROKEN_DEFINITIONS:
         for base in (NEW_DIR, EXISTING, dict(STORE, name="stopped", state="running")):
             parts.append(bad.fixed("%s beside, %s" % (kind, base["name"]), base, must_succeed=True,
-                                   prepare=broken_definition(text)))
+                                   prepare=bad.broken_definition(text)))
     return bad.strategy(parts)
 
 

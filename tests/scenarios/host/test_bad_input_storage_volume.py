@@ -46,17 +46,6 @@ def store(base):
     return [dict(args, config_dir=W + "/etc", runtime_dir=W + "/run") for args in base]
 
 
-def broken_definition(text):
-    def prepare(sandbox):
-        data = text if isinstance(text, bytes) else sandbox.path(text).encode("utf-8")
-        bad.write(os.path.join(sandbox.work, "etc", "broken.xml"), data)
-    return prepare
-
-
-def remove_target(sandbox):
-    os.rename(os.path.join(sandbox.work, "pools", "vols"), os.path.join(sandbox.work, "pools", "vols-moved"))
-
-
 BROKEN_DEFINITIONS = [
     ("definition without uuid", '<pool type="dir"><name>broken</name><target><path>%s/pools/b</path></target></pool>' % W),
     ("definition with a bad mode", '<pool type="dir"><name>broken</name><uuid>9b7e3b52-7c6f-4a43-9d07-7d3c4f0c1a11</uuid>'
@@ -140,14 +129,14 @@ def cases():
         bad.fixed("nothing named", dict(store([{}])[0], capacity="1M"), ["name", "pool", "path", "key"], must_refuse=True),
         # nonexistent things
         bad.fixed("absent volume that does not exist", dict(store([ABSENT])[0], name="nope.raw"), ["name"]),
-        bad.fixed("pool target removed by hand", store([NEW_RAW])[0], ["pool"], prepare=remove_target, must_refuse=True),
+        bad.fixed("pool target removed by hand", store([NEW_RAW])[0], ["pool"], prepare=bad.remove_vols_target, must_refuse=True),
         bad.fixed("lookup by path, pool target removed", store([dict(path=VOLS + "/base.qcow2")])[0], ["path"],
-                  prepare=remove_target, must_refuse=True),
+                  prepare=bad.remove_vols_target, must_refuse=True),
     ]
     for kind, text in BROKEN_DEFINITIONS:
         for base in (store([NEW_RAW])[0], store([dict(path=VOLS + "/base.qcow2")])[0], store([dict(key=VOLS + "/base.raw")])[0]):
             parts.append(bad.fixed("%s beside, %s" % (kind, "/".join(sorted(set(base) - {"config_dir", "runtime_dir"}))),
-                                   base, must_succeed=True, prepare=broken_definition(text)))
+                                   base, must_succeed=True, prepare=bad.broken_definition(text)))
     return bad.strategy(parts)
 
 

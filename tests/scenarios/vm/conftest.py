@@ -133,6 +133,15 @@ class Persist(object):
         """Remove the directory and all in it (the next file() or save() makes it again)."""
         shutil.rmtree(self.path, ignore_errors=True)
 
+    def skip_unless_passed_before(self, number, last):
+        """Skip reboot stage number unless stage number - 1 passed (and none failed); the last
+        stage also clears what the scenario kept, so the next run starts afresh."""
+        failed = self.load("failed", None)
+        if number > 0 and (failed is not None or self.load("stage", None) != number - 1):
+            if number == last:
+                self.clear()
+            pytest.skip("stage %s failed" % failed if failed is not None else "stage %d did not pass" % (number - 1))
+
     def run_stage(self, number, body, clean_up):
         """Run reboot stage number's body. When it fails, clean up at once (the later stages find
         "failed" and skip) and raise; when it passes, remember the stage for the next one."""

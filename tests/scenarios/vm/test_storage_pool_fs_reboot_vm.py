@@ -38,11 +38,7 @@ class Stage(object):
         self.number = number
         self.persist = persist
         self.store = store
-        failed = persist.load("failed", None)
-        if number > 0 and (failed is not None or persist.load("stage", None) != number - 1):
-            if number == 2:
-                persist.clear()
-            pytest.skip("stage %s failed" % failed if failed is not None else "stage %d did not pass" % (number - 1))
+        persist.skip_unless_passed_before(number, last=2)
         self.disk = vm_disk(DISK, blank=number == 0)
         self.probe = Probe(self.disk, TARGET, store, FSTAB)
 

@@ -43,7 +43,7 @@ options:
     description:
       - Pool type. Required to define a new pool; an existing pool's type cannot be changed.
     type: str
-    choices: [dir, disk, fs, logical]
+    choices: [dir, disk, fs, iscsi, iscsi-direct, logical, netfs]
   target:
     description:
       - Where the pool's volumes appear on the host.

@@ -208,3 +208,62 @@ def source_file(value, option):
     if not (stat.S_ISREG(mode) or stat.S_ISBLK(mode)):
         raise ValidationError(option, value, "is %s; an image must be a regular file or a block device" % kind(mode))
     return value
+
+
+# A host as NFS, iSCSI and Ceph take it: a DNS name, an IPv4 address or an IPv6 address (bare,
+# or in brackets as in a URL). Nothing that could be read as a second option, a path or a URL.
+_HOST_NAME_RE = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_-]{1,63})*\.?")
+_IPV6_RE = re.compile(r"\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[A-Za-z0-9_.-]+)?\]?")
+# iSCSI names (RFC 3720 3.2.6): iqn.YYYY-MM.reversed.domain[:anything], eui.<16 hex>, naa.<16 or 32 hex>;
+# at most 223 bytes; the characters a node name may hold (lower case after stringprep)
+_IQN_RE = re.compile(r"(?:iqn\.[0-9]{4}-[0-9]{2}\.[a-z0-9][a-z0-9.-]*(?::[a-z0-9.:_-]*)?"
+                     r"|eui\.[0-9A-Fa-f]{16}|naa\.(?:[0-9A-Fa-f]{16}|[0-9A-Fa-f]{32}))")
+IQN_BYTES = 223
+SECRET_CHARS = 255  # open-iscsi and libiscsi keep a CHAP secret in a 256-byte buffer
+
+
+def host(value, option):
+    """A server's host name or IP address, as given (no port, no scheme, no path)."""
+    if value is None:
+        return None
+    _string(value, option, "a host name or IP address")
+    _refuse_characters(value, option, _NOT_IN_NAMES)
+    if not (_HOST_NAME_RE.fullmatch(value) or (_IPV6_RE.fullmatch(value) and value.count("[") == value.count("]"))):
+        raise ValidationError(option, value, "not a host name or IP address (a port or a path goes in its own option)")
+    return value
+
+
+def port(value, option):
+    """A TCP port, 1 to 65535."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ValidationError(option, value, "a TCP port is a number from 1 to 65535")
+    return value
+
+
+def iscsi_name(value, option):
+    """An iSCSI qualified name (iqn.2004-04.com.example:disk1, eui.…, naa.…)."""
+    if value is None:
+        return None
+    _string(value, option, "an iSCSI name")
+    _refuse_characters(value, option, _NOT_IN_NAMES)
+    if len(value.encode("utf-8")) > IQN_BYTES:
+        raise ValidationError(option, value, "longer than the %d bytes an iSCSI name may have" % IQN_BYTES)
+    if not _IQN_RE.fullmatch(value):
+        raise ValidationError(option, value, "not an iSCSI name: iqn.YYYY-MM.reversed.domain[:name] in lower case, "
+                                             "eui.<16 hex digits> or naa.<16 or 32 hex digits>")
+    return value
+
+
+def secret(value, option):
+    """A secret (a CHAP secret, a key): one line of printable text. A refusal never shows it."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value == "":
+        raise ValidationError(option, "(hidden)", "must be a non-empty string")
+    if "\0" in value or _bad_character(value, _LINE_BREAKING) is not None:
+        raise ValidationError(option, "(hidden)", "holds a NUL, a control or a line separator character")
+    if len(value) > SECRET_CHARS:
+        raise ValidationError(option, "(hidden)", "longer than %d characters" % SECRET_CHARS)
+    return value

@@ -43,18 +43,54 @@ class Permissions:
                 "owner": self.owner, "group": self.group, "label": self.label}
 
 
+HIDDEN = "********"
+
+
+@dataclass(frozen=True)
+class Auth:
+    """How a pool logs in: CHAP for iSCSI (and mutual CHAP, the target proving itself too).
+    The secrets are in memory only: the XML names them, the store keeps them in a 0600 file."""
+    username: str
+    secret: Optional[str] = field(default=None, repr=False)
+    mutual_username: Optional[str] = None
+    mutual_secret: Optional[str] = field(default=None, repr=False)
+    type: str = "chap"
+
+    def as_dict(self):
+        """For results and diffs: the names, never a secret."""
+        return {"type": self.type, "username": self.username, "secret": HIDDEN if self.secret else None,
+                "mutual_username": self.mutual_username, "mutual_secret": HIDDEN if self.mutual_secret else None}
+
+    def secrets(self):
+        """What the store keeps for this pool, beside its definition: the secrets, and the mutual
+        CHAP user, which libvirt's XML has no place for; the set ones only."""
+        found = {"secret": self.secret, "mutual_username": self.mutual_username, "mutual_secret": self.mutual_secret}
+        return dict((key, value) for key, value in found.items() if value)
+
+
 @dataclass(frozen=True)
 class PoolSource:
     """What a pool is made from; each pool type uses the fields it needs."""
     devices: tuple = ()
-    host: Optional[str] = None
-    port: Optional[int] = None
-    dir: Optional[str] = None
+    host: Optional[str] = None        # an NFS server, an iSCSI portal's host
+    port: Optional[int] = None        # an iSCSI portal's port
+    dir: Optional[str] = None         # an NFS export
     name: Optional[str] = None
     format: Optional[str] = None
+    protocol_version: Optional[str] = None  # NFS: 3, 4, 4.1, 4.2
+    target: Optional[str] = None      # an iSCSI target's IQN (libvirt keeps it as <device path=IQN>)
+    initiator: Optional[str] = None   # the iSCSI initiator's IQN
+    auth: Optional[Auth] = None
 
     def is_empty(self):
         return self == PoolSource()
+
+    def given_fields(self):
+        """The names of the fields that are set."""
+        return [name for name in SOURCE_FIELDS if getattr(self, name) not in (None, ())]
+
+
+SOURCE_FIELDS = ("devices", "host", "port", "dir", "name", "format", "protocol_version", "target", "initiator", "auth")
 
 
 @dataclass(frozen=True)

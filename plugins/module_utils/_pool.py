@@ -14,7 +14,7 @@ from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import backend_for
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._host import _perms
-from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action, PoolDef, PoolSource, ThinPool
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action, Auth, PoolDef, PoolSource, ThinPool
 from ansible_collections.poolcraft.storage.plugins.module_utils._units import parse_size
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import pool_to_xml
 
@@ -77,12 +77,40 @@ def validate_params(params):
         _inputs.existing_device(device, "source.devices")
     for field in ("format", "name"):
         _inputs.text(source.get(field), "source." + field)
+    _validate_network_source(source)
     _inputs.mount_options(params.get("mount_options"))
     thin_pool = params.get("thin_pool")
     if thin_pool is not None:
         validate_name(thin_pool.get("name"), "thin_pool.name")
         if thin_pool.get("size") is not None:
             parse_size(thin_pool["size"], "thin_pool.size")
+
+
+def _validate_network_source(source):
+    """The options of pools reached over a network (NFS, iSCSI): their syntax, before any
+    server is asked anything."""
+    _inputs.host(source.get("host"), "source.host")
+    _inputs.port(source.get("port"), "source.port")
+    _inputs.path(source.get("dir"), "source.dir")
+    _inputs.iscsi_name(source.get("target"), "source.target")
+    _inputs.iscsi_name(source.get("initiator"), "source.initiator")
+    auth = source.get("auth")
+    if auth is None:
+        return
+    _inputs.text(_inputs.not_empty(auth.get("username"), "source.auth.username"), "source.auth.username")
+    _inputs.secret(auth.get("secret"), "source.auth.secret")
+    _inputs.text(_inputs.not_empty(auth.get("mutual_username"), "source.auth.mutual_username"), "source.auth.mutual_username")
+    _inputs.secret(auth.get("mutual_secret"), "source.auth.mutual_secret")
+    if (auth.get("mutual_username") is None) != (auth.get("mutual_secret") is None):
+        raise ValidationError("source.auth.mutual_username", auth.get("mutual_username"),
+                              "mutual CHAP needs both source.auth.mutual_username and source.auth.mutual_secret")
+
+
+def _auth_from_params(auth):
+    if auth is None:
+        return None
+    return Auth(username=auth["username"], secret=auth["secret"], mutual_username=auth.get("mutual_username"),
+                mutual_secret=auth.get("mutual_secret"))
 
 
 def apply_all(actions):
@@ -134,7 +162,14 @@ def describe(stored, backend, with_volumes=False):
 
 
 def _source_info(source):
-    return {"devices": list(source.devices), "format": source.format, "name": source.name}
+    info = {"devices": list(source.devices), "format": source.format, "name": source.name}
+    # the fields of network pools only where set, so the block pools' results stay as they were
+    for field in ("host", "port", "dir", "protocol_version", "target", "initiator"):
+        if getattr(source, field) is not None:
+            info[field] = getattr(source, field)
+    if source.auth is not None:
+        info["auth"] = source.auth.as_dict()
+    return info
 
 
 def _thin_pool_info(thin_pool):
@@ -173,7 +208,8 @@ class PoolManager(object):
         self.name = params.get("name")
         # task-wide settings a backend may need beyond the definition
         self.settings = {"fstab": _fstab_path(params.get("fstab")),  # "" is refused: it is not the host's fstab
-                         "remove_devices": bool(params.get("remove_devices"))}
+                         "remove_devices": bool(params.get("remove_devices")),
+                         "force": bool(params.get("force"))}
         self.backend = None
         self.stored = None
         self._after = None
@@ -247,7 +283,10 @@ class PoolManager(object):
         for device in devices:
             _inputs.existing_device(device, "source.device")
         return PoolSource(devices=tuple(devices), format=_inputs.not_empty(given.get("format"), "source.format"),
-                          name=_inputs.not_empty(given.get("name"), "source.name"))
+                          name=_inputs.not_empty(given.get("name"), "source.name"),
+                          host=given.get("host"), port=given.get("port"), dir=given.get("dir") and os.path.normpath(given["dir"]),
+                          protocol_version=given.get("protocol_version"), target=given.get("target"),
+                          initiator=given.get("initiator"), auth=_auth_from_params(given.get("auth")))
 
     # -- planning ------------------------------------------------------------
 
@@ -365,6 +404,7 @@ class PoolManager(object):
     # -- doing ---------------------------------------------------------------
 
     def _define(self, pool, persistent, active):
+        self.store.save_secrets(pool.name, pool.source.auth.secrets() if pool.source.auth else {}, persistent)
         if persistent:
             self.store.save_persistent(pool, pool_to_xml(pool))
             if not active:

@@ -8,6 +8,9 @@ config_dir/autostart/NAME.xml  symlink to ../NAME.xml when autostart is on
 runtime_dir/NAME.xml           live status of a started pool (the only file of a transient pool)
 runtime_dir/NAME.stopped       the pool was stopped by hand since boot (so autostart does not apply)
 runtime_dir/.lock              serialises the runs that may write
+config_dir/NAME.secret         the secrets a definition names (CHAP, and the mutual CHAP user, which libvirt's
+                               XML has no place for), 0600, JSON; runtime_dir/NAME.secret for a transient
+                               pool. Never in the XML, removed with the definition.
 
 Every write is atomic (temp file, fsync, rename); a lock serialises writers. A directory is made
 only by the write that needs it. The lock needs runtime_dir: a run that finds no store makes
@@ -25,9 +28,12 @@ __metaclass__ = type
 
 import errno
 import fcntl
+import json
 import os
 import re
 import stat
+
+from dataclasses import replace
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
 from ansible_collections.poolcraft.storage.plugins.module_utils._host._atomic import atomic_write, fsync_dir
@@ -230,6 +236,9 @@ class DefinitionStore(object):
     def _stopped_path(self, name):
         return os.path.join(self.runtime_dir, name + ".stopped")
 
+    def _secret_path(self, name, persistent):
+        return os.path.join(self.config_dir if persistent else self.runtime_dir, name + ".secret")
+
     def _autostart_path(self, name):
         return os.path.join(self.autostart_dir, name + ".xml")
 
@@ -287,6 +296,8 @@ class DefinitionStore(object):
             running = os.path.lexists(self._status_path(name))
             # the live status counts only where it is the definition: a transient pool
             definition = persistent or (self._read(name, self._status_path(name)) if running else None)
+            if definition is not None and definition.source.auth is not None:
+                definition = self._with_secrets(definition, self._secret_path(name, persistent is not None))
         except _Unusable as exc:
             return UnusableDefinition(name, exc.path, exc.reason)
         if definition is None:
@@ -299,6 +310,22 @@ class DefinitionStore(object):
             marked = None
         autostart = persistent is not None and os.path.islink(self._autostart_path(name))
         return StoredPool(definition, persistent is not None, autostart, marked)
+
+    def _with_secrets(self, definition, path):
+        """definition with the secrets its auth names, as stored; a missing file leaves them unset
+        (the backend then asks for them), a damaged one makes the pool unusable."""
+        data = self._read_bytes(path)
+        if data is None:
+            return definition
+        try:
+            secrets = json.loads(data.decode("utf-8"))
+            if not isinstance(secrets, dict) or not all(isinstance(value, str) for value in secrets.values()):
+                raise ValueError()
+        except ValueError:
+            raise _Unusable(path, "is not a secret file of this collection")
+        auth = replace(definition.source.auth, secret=secrets.get("secret"), mutual_username=secrets.get("mutual_username"),
+                       mutual_secret=secrets.get("mutual_secret"))
+        return definition.with_changes(source=replace(definition.source, auth=auth))
 
     def _file_names(self):
         found = set()
@@ -365,10 +392,10 @@ class DefinitionStore(object):
         self._before[path] = before
         self._order.append(path)
 
-    def _write(self, path, text):
+    def _write(self, path, text, mode=0o644):
         self._make_dirs(os.path.dirname(path))
         self._remember(path)
-        atomic_write(path, text, 0o644)
+        atomic_write(path, text, mode)
 
     def _unlink(self, path):
         if not os.path.lexists(path):
@@ -382,8 +409,25 @@ class DefinitionStore(object):
 
     def remove_persistent(self, name):
         self.set_autostart(name, False)
-        if self._unlink(self._config_path(name)):
+        removed = self._unlink(self._config_path(name))
+        if self._unlink(self._secret_path(name, True)) or removed:
             fsync_dir(self.config_dir)
+
+    def save_secrets(self, name, secrets, persistent):
+        """Keep secrets (a dict of strings; empty: none) for pool name, readable by root only,
+        where its definition is; the other place's copy goes."""
+        wanted = self._secret_path(name, persistent)
+        if secrets:
+            text = json.dumps(secrets, sort_keys=True)
+            try:
+                same = self._read_bytes(wanted) == text.encode("utf-8")
+            except _Unusable:
+                same = False  # not a regular file: replaced by the rename
+            if not same:
+                self._write(wanted, text, 0o600)
+        else:
+            self._unlink(wanted)
+        self._unlink(self._secret_path(name, not persistent))
 
     def set_autostart(self, name, enabled):
         link = self._autostart_path(name)
@@ -404,6 +448,7 @@ class DefinitionStore(object):
             self._write(self._stopped_path(name), "")
         else:
             self._unlink(self._stopped_path(name))
+            self._unlink(self._secret_path(name, False))  # a transient pool is gone once stopped
 
     # -- undoing (callers hold the lock) ------------------------------------
 
@@ -424,7 +469,8 @@ class DefinitionStore(object):
             self._order.remove(path)
 
     def _paths_of(self, name):
-        return (self._config_path(name), self._autostart_path(name), self._status_path(name), self._stopped_path(name))
+        return (self._config_path(name), self._autostart_path(name), self._status_path(name), self._stopped_path(name),
+                self._secret_path(name, True), self._secret_path(name, False))
 
     @staticmethod
     def _restore(path, before):

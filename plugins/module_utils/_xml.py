@@ -12,7 +12,7 @@ import traceback
 import uuid as uuidlib
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
-from ansible_collections.poolcraft.storage.plugins.module_utils._model import Permissions, PoolDef, PoolSource, ThinPool
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Auth, Permissions, PoolDef, PoolSource, ThinPool
 
 # libvirt keeps fs/netfs mount options in its own namespace
 FS_NS = "http://libvirt.org/schemas/storagepool/fs/1.0"
@@ -89,12 +89,20 @@ def pool_to_xml(pool, status=None):
             host.set("port", str(pool.source.port))
     for device in pool.source.devices:
         _sub(source, "device", path=device)
+    if pool.source.target:
+        _sub(source, "device", path=pool.source.target)  # libvirt keeps the target's IQN here
     if pool.source.dir:
         _sub(source, "dir", path=pool.source.dir)
     if pool.source.name:
         _sub(source, "name", pool.source.name)
     if pool.source.format:
         _sub(source, "format", type=pool.source.format)
+    if pool.source.protocol_version:
+        _sub(source, "protocol", ver=pool.source.protocol_version)
+    if pool.source.initiator:
+        _sub(_sub(source, "initiator"), "iqn", name=pool.source.initiator)
+    if pool.source.auth:
+        _auth_xml(source, pool)
     if pool.target_path:
         target = _sub(root, "target")
         _sub(target, "path", pool.target_path)
@@ -108,6 +116,17 @@ def pool_to_xml(pool, status=None):
         if pool.thin_pool.size is not None:
             thin.set("size", str(pool.thin_pool.size))
     return _tostring(root)
+
+
+def secret_usage(pool_name):
+    """The name of a pool's secret, as its definition refers to it (libvirt's <secret usage=>)."""
+    return "poolcraft-pool/%s" % pool_name
+
+
+def _auth_xml(source, pool):
+    # The definition names the secret; the secret itself is kept by the store, never in here.
+    auth = _sub(source, "auth", type=pool.source.auth.type, username=pool.source.auth.username)
+    _sub(auth, "secret", usage=secret_usage(pool.name))
 
 
 class DefinitionError(StorageError):
@@ -172,23 +191,50 @@ def _uuid_from(text):
         raise ValueError("has a malformed uuid %r" % text)
 
 
-def _source_from(src):
+# pool types whose <source><device path=> is an iSCSI target's IQN, not a block device
+_TARGET_IN_DEVICE = ("iscsi", "iscsi-direct")
+
+
+def _attribute(src, path, attribute):
+    node = src.find(path)
+    return node.get(attribute) if node is not None else None
+
+
+def _auth_from(src):
+    node = src.find("auth")
+    if node is None:
+        return None
+    if node.get("type") != "chap" or not node.get("username"):
+        raise ValueError("has a source/auth that is not CHAP with a username")
+    # The secrets are not in the definition, nor is mutual CHAP, which libvirt's schema has no
+    # place for: the store adds them from the pool's secret file.
+    return Auth(username=node.get("username"))
+
+
+def _source_from(src, root):
     if src is None:
         return PoolSource()
     host = src.find("host")
-    fmt = src.find("format")
-    directory = src.find("dir")
     devices = tuple(dev.get("path") for dev in src.findall("device"))
     if not all(devices):
         raise ValueError("has a source/device without a path")
+    target = None
+    if root.get("type") in _TARGET_IN_DEVICE:
+        if len(devices) > 1:
+            raise ValueError("has more than one source/device (the iSCSI target)")
+        target, devices = (devices[0] if devices else None), ()
     port = host.get("port") if host is not None else None
     return PoolSource(
         devices=devices,
         host=host.get("name") if host is not None else None,
         port=_port_from(port.strip()) if port is not None else None,
-        dir=directory.get("path") if directory is not None else None,
+        dir=_attribute(src, "dir", "path"),
         name=_text(src, "name"),
-        format=fmt.get("type") if fmt is not None else None)
+        format=_attribute(src, "format", "type"),
+        protocol_version=_attribute(src, "protocol", "ver"),
+        target=target,
+        initiator=_attribute(src, "initiator/iqn", "name"),
+        auth=_auth_from(src))
 
 
 def _mount_options_from(root):
@@ -217,7 +263,7 @@ def pool_from_xml(text, origin="pool definition"):
     try:
         return PoolDef(name=_text(root, "name"), type=root.get("type"), uuid=_uuid_from(_text(root, "uuid")),
                        target_path=_target_path_from(root),
-                       permissions=_permissions_from(root.find("target/permissions")), source=_source_from(root.find("source")),
+                       permissions=_permissions_from(root.find("target/permissions")), source=_source_from(root.find("source"), root),
                        mount_options=_mount_options_from(root), thin_pool=_thin_pool_from(root))
     except ValueError as exc:
         raise DefinitionError(origin, str(exc))

@@ -14,12 +14,18 @@ version_added: 0.1.0
 description:
   - Manages a storage pool on the managed host, following libvirt's storage model
     (define, build, start, stop, delete, undefine), with the definition kept as libvirt-compatible XML.
-  - Pool types are provided by backends; this version has C(dir), C(fs), C(disk) and C(logical) pools.
+  - Pool types are provided by backends; this version has C(dir), C(fs), C(disk), C(logical), C(netfs), C(iscsi) and
+    C(iscsi-direct) pools.
   - C(dir) pools are a directory of image files.
   - C(fs) pools are a filesystem on a block device, mounted on the target directory; their volumes are files as in C(dir) pools.
   - C(disk) pools are a partition table (C(gpt) or C(dos)) on a whole device; their volumes are its partitions.
   - C(logical) pools are an LVM volume group (O(source.name), the pool's name by default) made of
     O(source.devices); their volumes are the group's logical volumes at C(/dev/VG/LV).
+  - C(netfs) pools are an NFS export (O(source.host), O(source.dir)) mounted on the target directory; their volumes
+    are files as in C(dir) pools.
+  - C(iscsi) pools are the LUNs of an iSCSI target (O(source.host), O(source.target)), logged in with the host's
+    kernel initiator (open-iscsi); C(iscsi-direct) pools reach the same LUNs from user space (libiscsi, qemu) with
+    no device nodes on the host. Their volumes are the LUNs; creating or deleting LUNs is the target's job.
   - Building never destroys data by default. Before writing to a device it is probed; a device carrying any
     signature is refused unless O(overwrite=true), and a device in use is refused always.
   - Every run first plans the actions, then applies them; check mode returns the plan and changes nothing.
@@ -53,6 +59,7 @@ options:
         description:
           - Absolute path of the pool's directory (for C(fs) pools, the mount point).
           - C(disk) pools take V(/dev) only, which is also their default.
+          - C(iscsi-direct) pools have no target: their LUNs have no device node on the host.
         type: path
       permissions:
         description:
@@ -103,10 +110,64 @@ options:
           - For C(disk) pools, the partition table, V(gpt) or V(dos); left out, the C(gpt) or C(dos) table the
             device holds is taken as it is (then O(build) needs it on a blank device).
           - For C(logical) pools, V(lvm2) or nothing.
+          - For C(netfs) pools, V(nfs) or V(auto) (the default; the mount chooses).
         type: str
+      host:
+        description:
+          - The server. For C(netfs) pools the NFS server, for C(iscsi) and C(iscsi-direct) pools the host of the
+            target's portal. A host name or an IP address, without a port or a scheme.
+        type: str
+      port:
+        description:
+          - For C(iscsi) and C(iscsi-direct) pools, the portal's TCP port; 3260 when left out.
+        type: int
+      dir:
+        description:
+          - For C(netfs) pools, the exported directory on O(source.host), such as V(/srv/images).
+        type: str
+      protocol_version:
+        description:
+          - For C(netfs) pools, the NFS version to mount with (the C(vers=) mount option). Left out, the client and
+            server agree on one.
+        type: str
+        choices: ['3', '4', '4.1', '4.2']
+      target:
+        description:
+          - For C(iscsi) and C(iscsi-direct) pools, the IQN of the target, such as V(iqn.2004-04.com.example:images).
+            libvirt keeps it in the definition's C(<source><device path=.../>).
+        type: str
+      initiator:
+        description:
+          - For C(iscsi) and C(iscsi-direct) pools, the initiator's IQN to log in as. Required for C(iscsi-direct)
+            pools; C(iscsi) pools use the host's own (C(/etc/iscsi/initiatorname.iscsi)) when it is left out.
+        type: str
+      auth:
+        description:
+          - For C(iscsi) and C(iscsi-direct) pools, CHAP authentication.
+          - The definition names the user only. The secrets are kept in a file readable by root only beside the
+            definition (C(NAME.secret) in O(config_dir), in O(runtime_dir) for a transient pool), removed with the
+            definition, and never appear in a command line, a result, a diff or a log.
+        type: dict
+        suboptions:
+          username:
+            description: The CHAP user name the initiator logs in with.
+            type: str
+            required: true
+          secret:
+            description: The CHAP secret of O(source.auth.username).
+            type: str
+            required: true
+          mutual_username:
+            description:
+              - For mutual CHAP, the user name the target answers with (libvirt has no mutual CHAP; it is kept in
+                poolcraft's XML namespace). Needs O(source.auth.mutual_secret).
+            type: str
+          mutual_secret:
+            description: The secret the target proves itself with, for mutual CHAP.
+            type: str
   mount_options:
     description:
-      - Mount options of C(fs) pools, kept in the definition as libvirt keeps them.
+      - Mount options of C(fs) and C(netfs) pools, kept in the definition as libvirt keeps them (its C(fs:mount_opts)).
     type: list
     elements: str
   thin_pool:
@@ -136,6 +197,15 @@ options:
       - Allow O(build) to destroy what a device holds. Without it, a device that carries any signature
         (filesystem, partition table, LVM, RAID, swap, LUKS) is refused, with the signature in the message.
       - A device that is in use (mounted, held by another device, active swap) is refused even with it.
+    type: bool
+    default: false
+  force:
+    description:
+      - For C(netfs) pools, stop (or remove) a running pool whose mount is busy with a lazy unmount (C(umount -l)). Then
+        the export disappears from the target path at once, and is let go only once the last open file is closed.
+      - A process that still has a file open keeps writing to the export, and nothing tells it the pool stopped;
+        starting the pool again mounts the export anew beside the detached one. Use it to take a pool down when its
+        server is gone for good, not to save waiting for guests.
     type: bool
     default: false
   fstab:
@@ -306,6 +376,48 @@ EXAMPLES = r"""
       name: vg0
     state: running
 
+- name: An NFS image store, NFS 4.2, mounted at boot once the network is up
+  poolcraft.storage.storage_pool:
+    name: shared-images
+    type: netfs
+    source:
+      host: nfs1.example.com
+      dir: /srv/images
+      protocol_version: "4.2"
+    mount_options: [noatime]
+    target:
+      path: /var/lib/libvirt/shared-images
+    build: true
+    state: running
+    autostart: true
+
+- name: The LUNs of an iSCSI target, with CHAP, logged in at boot
+  poolcraft.storage.storage_pool:
+    name: san-luns
+    type: iscsi
+    source:
+      host: 192.0.2.10
+      target: iqn.2004-04.com.example:storage.images
+      auth:
+        username: kvm01
+        secret: "{{ vault_chap_secret }}"
+    state: running
+    autostart: true
+
+- name: The same LUNs for qemu's own initiator, no device nodes on the host
+  poolcraft.storage.storage_pool:
+    name: san-direct
+    type: iscsi-direct
+    source:
+      host: 192.0.2.10
+      port: 3260
+      target: iqn.2004-04.com.example:storage.images
+      initiator: iqn.2004-04.com.example:kvm01
+      auth:
+        username: kvm01
+        secret: "{{ vault_chap_secret }}"
+    state: running
+
 - name: Inventory of a pool
   poolcraft.storage.storage_pool:
     name: images
@@ -397,7 +509,9 @@ pool:
       returned: when the pool is running and its type hands out extents (C(disk))
       sample: [{"start": 1048576, "end": 66060287, "size": 65011712}]
     source:
-      description: The source devices and format of the definition.
+      description:
+        - The source of the definition, devices, format and name; for network pools also host, port, dir,
+          protocol_version, target, initiator and auth (the user names, with each secret shown as C(********)).
       type: dict
       returned: when the pool exists
       sample: {"devices": ["/dev/disk/by-id/virtio-scratch"], "format": "ext4", "name": null}
@@ -449,6 +563,18 @@ def main():
                 "devices": {"type": "list", "elements": "str"},
                 "name": {"type": "str"},
                 "format": {"type": "str"},
+                "host": {"type": "str"},
+                "port": {"type": "int"},
+                "dir": {"type": "str"},
+                "protocol_version": {"type": "str", "choices": ["3", "4", "4.1", "4.2"]},
+                "target": {"type": "str"},
+                "initiator": {"type": "str"},
+                "auth": {"type": "dict", "options": {
+                    "username": {"type": "str", "required": True},
+                    "secret": {"type": "str", "required": True, "no_log": True},
+                    "mutual_username": {"type": "str"},
+                    "mutual_secret": {"type": "str", "no_log": True},
+                }},
             }},
             thin_pool={"type": "dict", "options": {
                 "name": {"type": "str", "required": True},
@@ -457,6 +583,7 @@ def main():
             remove_devices={"type": "bool", "default": False},
             mount_options={"type": "list", "elements": "str"},
             overwrite={"type": "bool", "default": False},
+            force={"type": "bool", "default": False},
             fstab={"type": "path", "default": "/etc/fstab"},
             state={"type": "str", "default": "present", "choices": ["present", "running", "stopped", "absent"]},
             build={"type": "bool", "default": False},

@@ -66,8 +66,9 @@ class PoolBackend(object):
     any_volume_format = None            # type: Optional[str]
     # A clone keeps its source's (image) format when the task names none; False: the default format.
     clone_keeps_format = True
-    # Fields of PoolSource a definition of this type must have.
+    # Fields of PoolSource a definition of this type must have, and the ones it may have at all.
     required_source = ()                # type: Tuple[str, ...]
+    source_fields = ("devices", "name", "format")  # type: Tuple[str, ...]
     # source.devices holds exactly one device (a filesystem, a partition table).
     single_device = False
     # The values source.format may take (None is always allowed); () means any. And why, when refused.
@@ -77,6 +78,8 @@ class PoolBackend(object):
     # name. A task may leave target.path out or give this; None: the task must give one.
     fixed_target_path = None            # type: Optional[str]
     fixed_target_reason = None          # type: Optional[str]  ({path} is the fixed path)
+    # Why the type has no target at all (its volumes have no path on the host: iscsi-direct); None: it has one.
+    no_target = None                    # type: Optional[str]
     # Why target.permissions cannot be set ({path} is the target path); None: they can.
     no_target_permissions = None        # type: Optional[str]
     # Why storage_volume's permissions cannot be set; None: they can.
@@ -125,6 +128,12 @@ class PoolBackend(object):
         kind = self.pool_type
         if pool.thin_pool is not None and "thin_pool" not in self.pool_options:
             raise ValidationError("thin_pool", pool.thin_pool.name, "%s pools have no thin pool" % kind)
+        for name in pool.source.given_fields():
+            if name not in self.source_fields:
+                value = getattr(pool.source, name)
+                raise ValidationError("source.%s" % name, value.as_dict() if name == "auth" else value,
+                                      "%s pools take no source.%s (they take %s)"
+                                      % (kind, name, ", ".join("source." + field for field in self.source_fields) or "no source"))
         for name in self.required_source:
             if not getattr(pool.source, name):
                 raise ValidationError("source.%s" % name, None, "%s pools need it" % kind)
@@ -132,13 +141,18 @@ class PoolBackend(object):
             raise ValidationError("source.devices", list(pool.source.devices), "%s pools take exactly one device" % kind)
         if self.source_formats and pool.source.format is not None and pool.source.format not in self.source_formats:
             raise ValidationError("source.format", pool.source.format, self.source_formats_reason)
+        if not self.takes_mount_options and pool.mount_options:
+            raise ValidationError("mount_options", list(pool.mount_options), "%s pools mount nothing" % kind)
+        if self.no_target is not None:
+            if pool.target_path or pool.permissions != Permissions():
+                raise ValidationError("target", {"path": pool.target_path, "permissions": pool.permissions.as_dict()},
+                                      self.no_target)
+            return
         fixed = self.default_target_path(pool)
         if fixed is None and not pool.target_path:
             raise ValidationError("target.path", pool.target_path, "%s pools need a target path" % kind)
         if fixed is not None and pool.target_path != fixed:
             raise ValidationError("target.path", pool.target_path, self.fixed_target_reason.format(path=fixed))
-        if not self.takes_mount_options and pool.mount_options:
-            raise ValidationError("mount_options", list(pool.mount_options), "%s pools mount nothing" % kind)
         if self.no_target_permissions and pool.permissions != Permissions():
             raise ValidationError("target.permissions", pool.permissions.as_dict(),
                                   self.no_target_permissions.format(path=pool.target_path))

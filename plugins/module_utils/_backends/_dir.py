@@ -26,6 +26,7 @@ def refuse_unless_empty(pool):
 class DirBackend(FileVolumes, PoolBackend):
 
     pool_type = "dir"
+    source_fields = ()
 
     def is_built(self, pool):
         return os.path.isdir(pool.target_path)

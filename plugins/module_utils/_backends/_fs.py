@@ -65,6 +65,7 @@ class FsBackend(DirBackend):
 
     pool_type = "fs"
     required_source = ("devices",)
+    source_fields = ("devices", "format")
     single_device = True
     source_formats = ("auto",) + tuple(sorted(MKFS))
     source_formats_reason = "fs pools take auto or one of %s" % ", ".join(sorted(MKFS))

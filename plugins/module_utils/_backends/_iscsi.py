@@ -13,3 +13,6 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base 
 class IscsiBackend(PoolBackend):
 
     pool_type = "iscsi"
+    required_source = ("host", "target")
+    source_fields = ("host", "port", "target", "initiator", "auth")
+    takes_mount_options = False

@@ -13,3 +13,8 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base 
 class IscsiDirectBackend(PoolBackend):
 
     pool_type = "iscsi-direct"
+    no_target = ("iscsi-direct pools have no target: their LUNs are reached by qemu and libiscsi over the network, "
+                 "with no device node on the host")
+    required_source = ("host", "target", "initiator")
+    source_fields = ("host", "port", "target", "initiator", "auth")
+    takes_mount_options = False

@@ -13,3 +13,5 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base 
 class NetfsBackend(PoolBackend):
 
     pool_type = "netfs"
+    required_source = ("host", "dir")
+    source_fields = ("host", "dir", "format", "protocol_version")

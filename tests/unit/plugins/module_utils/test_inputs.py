@@ -257,3 +257,47 @@ def test_directory(tmp_path):
 def test_a_huge_value_is_shown_cut_short():
     message = refused(_inputs.name, "x" * 100000, "name")
     assert len(message) < 1200 and "(100002 characters)" in message
+
+
+# -- network sources -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["nfs1", "nfs1.example.com", "192.0.2.7", "::1", "[fe80::1%eth0]", "a-b_c.example."])
+def test_good_hosts(value):
+    assert _inputs.host(value, "source.host") == value
+
+
+@pytest.mark.parametrize("value", ["nfs1:/srv", "-oProxyCommand=x", "nfs1 -o", "http://nfs1", "a/b", "[::1", "", ".x",
+                                   "x" * 254, "nfs\n1"])
+def test_bad_hosts(value):
+    with pytest.raises(ValidationError) as caught:
+        _inputs.host(value, "source.host")
+    assert caught.value.option == "source.host"
+
+
+@pytest.mark.parametrize("value", [0, 65536, -1, True, "3260"])
+def test_bad_ports(value):
+    with pytest.raises(ValidationError):
+        _inputs.port(value, "source.port")
+
+
+@pytest.mark.parametrize("value", ["iqn.2004-04.com.example:images", "iqn.2004-04.com.example", "eui.02004567A425678D",
+                                   "naa.52004567BA64678D", "iqn.1994-05.com.redhat:5a3b1c2d3e4f"])
+def test_good_iscsi_names(value):
+    assert _inputs.iscsi_name(value, "source.target") == value
+
+
+@pytest.mark.parametrize("value", ["iqn.04-2004.com.example", "IQN.2004-04.com.example:x", "iqn.2004-04.Com:x", "eui.123",
+                                   "iqn.2004-04.com.example:" + "x" * 220, "iqn.2004-04.com.example:a b", "target1"])
+def test_bad_iscsi_names(value):
+    with pytest.raises(ValidationError) as caught:
+        _inputs.iscsi_name(value, "source.target")
+    assert caught.value.option == "source.target"
+
+
+@pytest.mark.parametrize("value", ["", "a\nb", "a\0b", "x" * 256, 12, "tab\there"])
+def test_a_bad_secret_is_refused_without_showing_it(value):
+    with pytest.raises(ValidationError) as caught:
+        _inputs.secret(value, "source.auth.secret")
+    assert caught.value.value == "(hidden)"
+    assert str(value) not in str(caught.value) or value in ("", 12)

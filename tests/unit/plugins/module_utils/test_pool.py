@@ -396,9 +396,28 @@ def test_thin_pool_size_is_validated(env):
     assert err.value.option == "thin_pool.size"
 
 
-def test_source_name_is_kept_in_the_definition(env):
-    env.apply(source={"name": "images-src", "devices": None, "device": None, "format": None})
-    assert env.stored().definition.source.name == "images-src"
+def test_a_source_field_the_type_does_not_take_is_refused_by_name(env):
+    """A dir pool is made from nothing: a source.name given to it is a mistake, not kept silently."""
+    with pytest.raises(ValidationError) as caught:
+        env.plan(source={"name": "images-src", "devices": None, "device": None, "format": None})
+    assert caught.value.option == "source.name"
+    assert "dir pools take no source.name" in str(caught.value)
+    assert env.stored() is None
+
+
+def test_network_source_fields_are_checked_before_anything(env):
+    for source, option in (({"host": "nfs1 -o x"}, "source.host"), ({"port": 0}, "source.port"),
+                           ({"dir": "srv/images"}, "source.dir"), ({"target": "iqn.bad"}, "source.target"),
+                           ({"initiator": "IQN.2004-04.com.example:x"}, "source.initiator")):
+        refused_option(env, option, source=source)
+    assert env.stored() is None
+
+
+def test_a_chap_secret_is_never_shown_in_a_refusal(env):
+    caught = refused_option(env, "source.auth.secret",
+                            source={"auth": {"username": "u", "secret": "s3cret\nline", "mutual_username": None,
+                                             "mutual_secret": None}})
+    assert "s3cret" not in str(caught)
 
 
 # -- every option validated before anything is read or written (issue 10) ----

@@ -602,3 +602,78 @@ def test_rollback_of_one_pool_keeps_the_others(store, dirs):
     assert store.changed_paths() == [os.path.join(dirs[0], "keep.xml")]
     store.rollback()
     assert store.names() == []
+
+
+# -- secrets: beside the definition, root only, gone with it ------------------------------
+
+
+def chap_pool(name="san", secret="chap-Secret-1", mutual=None):
+    from ansible_collections.poolcraft.storage.plugins.module_utils._model import Auth, PoolSource
+    auth = Auth(username="kvm01", secret=secret, mutual_username="t" if mutual else None, mutual_secret=mutual)
+    return PoolDef(name=name, type="iscsi", uuid="00000000-0000-4000-8000-000000000009", target_path="/dev",
+                   source=PoolSource(host="192.0.2.10", target="iqn.2004-04.com.example:images", auth=auth))
+
+
+def define_with_secrets(store, pool, persistent=True):
+    store.save_secrets(pool.name, pool.source.auth.secrets(), persistent)
+    if persistent:
+        save(store, pool)
+    else:
+        store.mark_running(pool.name, pool_to_xml(pool))
+
+
+def test_secrets_are_kept_root_only_beside_the_definition_and_read_back(store, dirs):
+    pool = chap_pool(mutual="chap-Secret-2")
+    define_with_secrets(store, pool)
+    path = os.path.join(dirs[0], "san.secret")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with open(os.path.join(dirs[0], "san.xml")) as handle:
+        assert "chap-Secret" not in handle.read()
+    assert store.get("san").definition == pool
+    assert store.names() == ["san"]  # the secret file is not a pool
+
+
+def test_a_transient_pools_secrets_live_and_go_with_it(store, dirs):
+    pool = chap_pool()
+    define_with_secrets(store, pool, persistent=False)
+    assert os.path.exists(os.path.join(dirs[1], "san.secret"))
+    assert store.get("san").definition.source.auth.secret == "chap-Secret-1"
+    store.mark_stopped("san", False)
+    assert not os.path.exists(os.path.join(dirs[1], "san.secret"))
+
+
+def test_undefining_removes_the_secrets(store, dirs):
+    define_with_secrets(store, chap_pool())
+    store.remove_persistent("san")
+    assert sorted(os.listdir(dirs[0])) == []
+
+
+def test_a_definition_without_its_secret_file_has_no_secret(store, dirs):
+    define_with_secrets(store, chap_pool())
+    os.unlink(os.path.join(dirs[0], "san.secret"))
+    assert store.get("san").definition.source.auth.secret is None
+
+
+def test_a_damaged_secret_file_makes_only_that_pool_unusable(store, dirs):
+    define_with_secrets(store, chap_pool())
+    save(store, make_pool("other"))
+    atomic_write(os.path.join(dirs[0], "san.secret"), "[1, 2]")
+    assert store.names() == ["other"]
+    with pytest.raises(UnusableDefinitionError) as caught:
+        store.get("san")
+    assert "san.secret is not a secret file" in str(caught.value)
+    assert "chap" not in str(caught.value).lower().replace("chap-", "")
+
+
+def test_rollback_takes_back_a_new_secret_file(dirs):
+    with DefinitionStore(*dirs) as opened:
+        define_with_secrets(opened, chap_pool())
+        opened.rollback("san")
+    assert not os.path.exists(os.path.join(dirs[0], "san.secret"))
+
+
+def test_the_same_secrets_are_not_written_again(store, dirs):
+    define_with_secrets(store, chap_pool())
+    before = os.stat(os.path.join(dirs[0], "san.secret")).st_ino
+    store.save_secrets("san", {"secret": "chap-Secret-1"}, True)
+    assert os.stat(os.path.join(dirs[0], "san.secret")).st_ino == before

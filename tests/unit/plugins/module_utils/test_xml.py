@@ -11,7 +11,7 @@ import pytest
 from ansible_collections.poolcraft.storage.plugins.module_utils import _xml
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
 from ansible_collections.poolcraft.storage.plugins.module_utils._model import (
-    BackingStore, Permissions, PoolDef, PoolSource, PoolStatus, ThinPool, VolumeDef)
+    Auth, BackingStore, Permissions, PoolDef, PoolSource, PoolStatus, ThinPool, VolumeDef)
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import POOLCRAFT_NS, pool_from_xml, pool_to_xml, volume_to_xml
 
 etree = pytest.importorskip("lxml.etree")
@@ -32,6 +32,14 @@ POOLS = {
     "fs": PoolDef(name="fs", type="fs", uuid=UUID, target_path="/mnt/fs",
                   source=PoolSource(devices=("/dev/vdb",), format="ext4"),
                   permissions=Permissions(owner=0, group=36)),
+    "netfs-v42": PoolDef(name="nfs42", type="netfs", uuid=UUID, target_path="/mnt/nfs42",
+                         source=PoolSource(host="192.0.2.7", dir="/srv/images", format="auto", protocol_version="4.2")),
+    "iscsi-chap": PoolDef(name="san", type="iscsi", uuid=UUID, target_path="/dev/disk/by-path",
+                          source=PoolSource(host="192.0.2.10", port=3260, target="iqn.2004-04.com.example:images",
+                                            initiator="iqn.2004-04.com.example:kvm01", auth=Auth(username="kvm01"))),
+    "iscsi-direct": PoolDef(name="direct", type="iscsi-direct", uuid=UUID,
+                            source=PoolSource(host="san.example.com", target="iqn.2004-04.com.example:images",
+                                              initiator="iqn.2004-04.com.example:kvm01", auth=Auth(username="kvm01"))),
     "unicode-name": PoolDef(name=u"b\u00fccher", type="dir", uuid=UUID, target_path=u"/srv/b\u00fccher"),
 }
 
@@ -58,6 +66,41 @@ def test_pool_with_status_validates_and_round_trips(pool_schema):
     assert root.findtext("allocation") == str(4 * 10 ** 11)
     assert root.findtext("available") == str(6 * 10 ** 11)
     assert pool_from_xml(text) == pool
+
+
+def test_secrets_never_reach_the_definition():
+    """The XML names the user and refers to the secret by usage; the secrets themselves stay out."""
+    pool = POOLS["iscsi-direct"]
+    with_secrets = pool.with_changes(source=PoolSource(
+        host=pool.source.host, target=pool.source.target, initiator=pool.source.initiator,
+        auth=Auth(username="kvm01", secret="chap-Secret-1", mutual_username="target1", mutual_secret="chap-Secret-2")))
+    text = pool_to_xml(with_secrets)
+    assert "chap-Secret" not in text and "target1" not in text  # mutual CHAP: libvirt has no place for it
+    assert "chap-Secret" not in repr(with_secrets)
+    root = etree.fromstring(text.encode("utf-8"))
+    assert root.find("source/auth").get("username") == "kvm01"
+    assert root.find("source/auth/secret").get("usage") == "poolcraft-pool/direct"
+    assert root.find("source/device").get("path") == "iqn.2004-04.com.example:images"
+    assert root.find("source/initiator/iqn").get("name") == "iqn.2004-04.com.example:kvm01"
+    assert pool_from_xml(text) == pool  # read back without secrets: the store adds them
+
+
+def test_a_block_pool_keeps_its_devices_as_devices():
+    text = pool_to_xml(POOLS["logical"])
+    assert pool_from_xml(text).source.target is None
+
+
+@pytest.mark.parametrize("source, reason", [
+    ('<source><auth type="ceph" username="u"><secret usage="x"/></auth></source>', "not CHAP"),
+    ('<source><auth type="chap"><secret usage="x"/></auth></source>', "not CHAP with a username"),
+    ('<source><device path="iqn.2004-04.a:b"/><device path="iqn.2004-04.a:c"/></source>', "more than one source/device"),
+])
+def test_damaged_network_source_is_an_error_naming_the_file(source, reason):
+    text = '<pool type="iscsi"><name>p</name><uuid>%s</uuid>%s<target><path>/dev</path></target></pool>' % (UUID, source)
+    with pytest.raises(StorageError) as caught:
+        pool_from_xml(text, origin="/etc/p.xml")
+    assert str(caught.value).startswith("/etc/p.xml has")
+    assert reason in str(caught.value)
 
 
 def test_pool_xml_content_read_independently():

@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 
 import bad_inputs as bad
@@ -28,6 +29,16 @@ NEW_FS = dict(STORE, name="fsp", type="fs", source={"device": W + "/host/blank.i
               target={"path": W + "/mnt/fsp"}, autostart=True)
 NEW_DISK = dict(STORE, name="dkp", type="disk", source={"device": W + "/host/blank.img", "format": "gpt"})
 NEW_LOGICAL = dict(STORE, name="lvp", type="logical", source={"devices": [W + "/host/blank.img"]})
+SECRET = "bad-input-Secret-7f3a"
+NEW_NETFS = dict(STORE, name="nfsp", type="netfs", source={"host": "nfs1.example.com", "dir": "/srv/images"},
+                 target={"path": W + "/mnt/nfsp"})
+NEW_ISCSI = dict(STORE, name="iscp", type="iscsi", source={"host": "192.0.2.10", "target": "iqn.2004-04.com.example:images",
+                                                           "auth": {"username": "kvm01", "secret": SECRET}},
+                 target={"path": "/dev/disk/by-path"})
+NEW_DIRECT = dict(STORE, name="dirp", type="iscsi-direct", source={
+    "host": "192.0.2.10", "target": "iqn.2004-04.com.example:images", "initiator": "iqn.2004-04.com.example:kvm01",
+    "auth": {"username": "kvm01", "secret": SECRET}})
+NETWORK = [NEW_NETFS, NEW_ISCSI, NEW_DIRECT]
 DIRS = [NEW_DIR, EXISTING]
 ANY = [NEW_DIR, EXISTING, ABSENT, NEW_FS, NEW_DISK, NEW_LOGICAL]
 
@@ -80,6 +91,31 @@ BROKEN_DEFINITIONS = [
      '<target><path>%s/pools/b</path></target></pool>' % W),
 ]
 
+def no_secret_shown(sandbox, result):
+    """Whatever the call did, the CHAP secret is in none of its result and in no world-readable file."""
+    if SECRET in json.dumps(result, default=repr):
+        return "the CHAP secret is in the result"
+    for top, dirs, files in os.walk(sandbox.work):
+        for name in files:
+            path = os.path.join(top, name)
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue
+            with open(path, "rb") as handle:
+                if SECRET.encode() in handle.read() and os.stat(path).st_mode & 0o077:
+                    return "the CHAP secret is in %s, readable by others" % path
+    return None
+
+
+HOSTS = [("port in it", "nfs1:2049", True), ("a path", "nfs1:/srv", True), ("an option", "-oProxyCommand=x", True),
+         ("a space", "nfs1 x", True), ("a URL", "iscsi://h/iqn", True), ("NUL", "nfs1\x00", True), ("newline", "nfs1\n", True),
+         ("empty", "", True), ("IPv6", "::1", False), ("bracketed IPv6", "[fe80::1]", False), ("300 chars", "h" * 300, True)]
+IQNS = [("upper case", "IQN.2004-04.com.example:x", True), ("no date", "iqn.com.example:x", True), ("a space", "iqn.2004-04.a:b c", True),
+        ("NUL", "iqn.2004-04.a:b\x00", True), ("too long", "iqn.2004-04.com.example:" + "x" * 300, True), ("empty", "", True),
+        ("eui", "eui.02004567A425678D", False), ("naa", "naa.52004567BA64678D", False)]
+SECRETS = [("newline", "a\nb", True), ("NUL", "a\x00b", True), ("empty", "", True), ("300 chars", "s" * 300, True),
+           ("U+2028", "a\u2028b", True), ("a number", 12345, False)]
+
+
 MOUNT_OPTIONS = [
     ("newline injecting a line", ["noatime\n/dev/sda1 / ext4 defaults 0 0"], False),
     ("newline alone", ["a\nb"], False),
@@ -97,6 +133,12 @@ MOUNT_OPTIONS = [
     ("a string", "noatime", False),
     ("list of lists", [["a"]], True),
 ]
+
+
+def set_auth(base, **changes):
+    args = json.loads(json.dumps(base))
+    args["source"]["auth"].update(changes)
+    return args
 
 
 def cases():
@@ -135,6 +177,30 @@ def cases():
             ("newline", "ext4\nxfs", True)] + bad.WRONG_TYPES[:5]),
         bad.mutations("source", [NEW_FS, NEW_LOGICAL], bad.WRONG_TYPES[:5]),
         bad.mutations("mount_options", [NEW_FS], MOUNT_OPTIONS, post_check=one_fstab_entry),
+        bad.mutations("source.host", NETWORK, HOSTS + bad.WRONG_TYPES[:5], post_check=no_secret_shown),
+        bad.mutations("source.port", [NEW_ISCSI, NEW_DIRECT], [("zero", 0, True), ("65536", 65536, True), ("negative", -1, True),
+                                                               ("text", "iscsi", True), ("other digits", "\u0663\u0662\u0666\u0660", True),
+                                                               ("string of digits", "3260", False)],
+                      post_check=no_secret_shown),
+        bad.mutations("source.dir", [NEW_NETFS], bad.paths_under("/srv")[:8] + [("relative", "srv/images", True)]),
+        bad.mutations("source.protocol_version", [NEW_NETFS], [("5", "5", True), ("4.3", "4.3", True), ("float", 4.2, False),
+                                                               ("int", 3, False), ("empty", "", True)]),
+        bad.mutations("source.target", [NEW_ISCSI, NEW_DIRECT], IQNS, post_check=no_secret_shown),
+        bad.mutations("source.initiator", [NEW_DIRECT, NEW_ISCSI], IQNS, post_check=no_secret_shown),
+        bad.mutations("source.auth.secret", [NEW_ISCSI, NEW_DIRECT], SECRETS, post_check=no_secret_shown),
+        bad.mutations("source.auth.username", [NEW_ISCSI, NEW_DIRECT], [("newline", "a\nb", True), ("empty", "", True),
+                                                                         ("NUL", "u\x00", True)], post_check=no_secret_shown),
+        bad.mutations("source.auth", [NEW_ISCSI], bad.WRONG_TYPES[:5] + [("no secret", {"username": "u"}, True)],
+                      post_check=no_secret_shown),
+        bad.fixed("mutual CHAP without its secret", set_auth(NEW_ISCSI, mutual_username="tgt"), ["mutual"],
+                  must_refuse=True, post_check=no_secret_shown),
+        bad.fixed("CHAP on a netfs pool", dict(NEW_NETFS, source=dict(NEW_NETFS["source"], auth={"username": "u", "secret": SECRET})),
+                  ["auth"], must_refuse=True, post_check=no_secret_shown),
+        bad.fixed("devices on an iscsi pool", dict(NEW_ISCSI, source=dict(NEW_ISCSI["source"], devices=[W + "/host/blank.img"])),
+                  ["devices"], must_refuse=True, post_check=no_secret_shown),
+        bad.fixed("a target path on an iscsi-direct pool", dict(NEW_DIRECT, target={"path": "/dev"}), ["target"],
+                  must_refuse=True, post_check=no_secret_shown),
+        bad.fixed("force on a dir pool", dict(EXISTING, state="stopped", force=True), ["force"]),
         bad.mutations("name", [NEW_FS], bad.HOSTILE_NAMES[:10], kind="fs pool name", post_check=one_fstab_entry),
         bad.mutations("fstab", [NEW_FS], [
             ("FIFO", W + "/host/fifo", True), ("relative", "fstab", True), ("NUL", W + "/fs\x00tab", True),

@@ -48,8 +48,9 @@ HIDDEN = "********"
 
 @dataclass(frozen=True)
 class Auth:
-    """How a pool logs in: CHAP for iSCSI (and mutual CHAP, the target proving itself too).
-    The secrets are in memory only: the XML names them, the store keeps them in a 0600 file."""
+    """How a pool logs in: CHAP for iSCSI (and mutual CHAP, the target proving itself too), or a
+    cephx user and key for Ceph (type "ceph"). The secrets are in memory only: the XML names
+    them, the store keeps them in a 0600 file."""
     username: str
     secret: Optional[str] = field(default=None, repr=False)
     mutual_username: Optional[str] = None
@@ -69,6 +70,13 @@ class Auth:
 
 
 @dataclass(frozen=True)
+class Host:
+    """One server of a pool with several (Ceph monitors); port None: the service's default."""
+    name: str
+    port: Optional[int] = None
+
+
+@dataclass(frozen=True)
 class PoolSource:
     """What a pool is made from; each pool type uses the fields it needs."""
     devices: tuple = ()
@@ -81,6 +89,9 @@ class PoolSource:
     target: Optional[str] = None      # an iSCSI target's IQN (libvirt keeps it as <device path=IQN>)
     initiator: Optional[str] = None   # the iSCSI initiator's IQN
     auth: Optional[Auth] = None
+    hosts: tuple = ()                 # Host()s: Ceph monitors
+    namespace: Optional[str] = None   # an RBD namespace in the Ceph pool (source.name)
+    config: tuple = ()                # (option, value) pairs for the client (libvirt's rbd:config_opts)
 
     def is_empty(self):
         return self == PoolSource()
@@ -90,7 +101,8 @@ class PoolSource:
         return [name for name in SOURCE_FIELDS if getattr(self, name) not in (None, ())]
 
 
-SOURCE_FIELDS = ("devices", "host", "port", "dir", "name", "format", "protocol_version", "target", "initiator", "auth")
+SOURCE_FIELDS = ("devices", "host", "port", "dir", "name", "format", "protocol_version", "target", "initiator", "auth",
+                 "hosts", "namespace", "config")
 
 
 @dataclass(frozen=True)

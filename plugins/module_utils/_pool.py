@@ -8,13 +8,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 import uuid as uuidlib
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import backend_for
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._host import _perms
-from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action, Auth, PoolDef, PoolSource, ThinPool
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action, Auth, Host, PoolDef, PoolSource, ThinPool
 from ansible_collections.poolcraft.storage.plugins.module_utils._units import parse_size
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import pool_to_xml
 
@@ -94,6 +95,7 @@ def _validate_network_source(source):
     _inputs.path(source.get("dir"), "source.dir")
     _inputs.iscsi_name(source.get("target"), "source.target")
     _inputs.iscsi_name(source.get("initiator"), "source.initiator")
+    _validate_ceph_source(source)
     auth = source.get("auth")
     if auth is None:
         return
@@ -106,11 +108,40 @@ def _validate_network_source(source):
                               "mutual CHAP needs both source.auth.mutual_username and source.auth.mutual_secret")
 
 
-def _auth_from_params(auth):
+_CONFIG_OPTION_RE = re.compile(r"[a-z][a-z0-9_]{0,127}")
+
+
+def _validate_ceph_source(source):
+    hosts = source.get("hosts")
+    if hosts is not None and not hosts:
+        raise ValidationError("source.hosts", hosts, "an empty list; leave the option out")
+    for server in hosts or []:
+        _inputs.host(server.get("name"), "source.hosts.name")
+        _inputs.port(server.get("port"), "source.hosts.port")
+    _inputs.name(source.get("namespace"), "source.namespace")
+    _config_items(source.get("config"))
+
+
+def _config_items(config):
+    """source.config as sorted (option, text) pairs: YAML's true and 4 become "true" and "4"."""
+    items = []
+    for option, value in sorted((config or {}).items()):
+        if not _CONFIG_OPTION_RE.fullmatch(option):
+            raise ValidationError("source.config", option, "a Ceph client option is a name like rbd_cache "
+                                                            "(lower case letters, digits and _)")
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            value = str(value)
+        items.append((option, _inputs.text(_inputs.not_empty(value, "source.config." + option), "source.config." + option)))
+    return tuple(items)
+
+
+def _auth_from_params(auth, auth_type):
     if auth is None:
         return None
     return Auth(username=auth["username"], secret=auth["secret"], mutual_username=auth.get("mutual_username"),
-                mutual_secret=auth.get("mutual_secret"))
+                mutual_secret=auth.get("mutual_secret"), type=auth_type)
 
 
 def apply_all(actions):
@@ -164,9 +195,13 @@ def describe(stored, backend, with_volumes=False):
 def _source_info(source):
     info = {"devices": list(source.devices), "format": source.format, "name": source.name}
     # the fields of network pools only where set, so the block pools' results stay as they were
-    for field in ("host", "port", "dir", "protocol_version", "target", "initiator"):
+    for field in ("host", "port", "dir", "protocol_version", "target", "initiator", "namespace"):
         if getattr(source, field) is not None:
             info[field] = getattr(source, field)
+    if source.hosts:
+        info["hosts"] = [{"name": server.name, "port": server.port} for server in source.hosts]
+    if source.config:
+        info["config"] = dict(source.config)
     if source.auth is not None:
         info["auth"] = source.auth.as_dict()
     return info
@@ -286,7 +321,10 @@ class PoolManager(object):
                           name=_inputs.not_empty(given.get("name"), "source.name"),
                           host=given.get("host"), port=given.get("port"), dir=given.get("dir") and os.path.normpath(given["dir"]),
                           protocol_version=given.get("protocol_version"), target=given.get("target"),
-                          initiator=given.get("initiator"), auth=_auth_from_params(given.get("auth")))
+                          initiator=given.get("initiator"), auth=_auth_from_params(given.get("auth"), self.backend.auth_type),
+                          hosts=tuple(Host(name=server["name"], port=server.get("port")) for server in given.get("hosts") or ()),
+                          namespace=given.get("namespace"),
+                          config=_config_items(given.get("config")))
 
     # -- planning ------------------------------------------------------------
 

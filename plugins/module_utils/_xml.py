@@ -12,10 +12,11 @@ import traceback
 import uuid as uuidlib
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
-from ansible_collections.poolcraft.storage.plugins.module_utils._model import Auth, Permissions, PoolDef, PoolSource, ThinPool
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Auth, Host, Permissions, PoolDef, PoolSource, ThinPool
 
-# libvirt keeps fs/netfs mount options in its own namespace
+# libvirt keeps fs/netfs mount options in its own namespace, and rbd client options in another
 FS_NS = "http://libvirt.org/schemas/storagepool/fs/1.0"
+RBD_NS = "http://libvirt.org/schemas/storagepool/rbd/1.0"
 # What libvirt has no element for (an LVM thin pool) goes in ours, as libvirt does with
 # fs:mount_opts; libvirt's parser ignores it, its schema does not know it.
 POOLCRAFT_NS = "urn:poolcraft:storage:pool:1"
@@ -73,7 +74,9 @@ def pool_to_xml(pool, status=None):
     nsmap = {}
     if pool.mount_options:
         nsmap["fs"] = FS_NS
-    if pool.thin_pool:
+    if pool.source.config:
+        nsmap["rbd"] = RBD_NS
+    if pool.thin_pool or pool.source.namespace:
         nsmap["poolcraft"] = POOLCRAFT_NS
     root = etree.Element("pool", type=pool.type, nsmap=nsmap or None)
     _sub(root, "name", pool.name)
@@ -87,6 +90,10 @@ def pool_to_xml(pool, status=None):
         host = _sub(source, "host", name=pool.source.host)
         if pool.source.port:
             host.set("port", str(pool.source.port))
+    for server in pool.source.hosts:
+        host = _sub(source, "host", name=server.name)
+        if server.port:
+            host.set("port", str(server.port))
     for device in pool.source.devices:
         _sub(source, "device", path=device)
     if pool.source.target:
@@ -111,6 +118,14 @@ def pool_to_xml(pool, status=None):
         opts = _sub(root, "{%s}mount_opts" % FS_NS)
         for option in pool.mount_options:
             _sub(opts, "{%s}option" % FS_NS, name=option)
+    if pool.source.config:
+        opts = _sub(root, "{%s}config_opts" % RBD_NS)
+        for option, value in pool.source.config:
+            _sub(opts, "{%s}option" % RBD_NS, name=option, value=value)
+    if pool.source.namespace:
+        # libvirt has no RBD namespaces: ours, as the thin pool (such a definition does not validate
+        # against libvirt's schema, and libvirt would use the whole Ceph pool)
+        _sub(root, "{%s}rbd_namespace" % POOLCRAFT_NS, name=pool.source.namespace)
     if pool.thin_pool:
         thin = _sub(root, "{%s}thin_pool" % POOLCRAFT_NS, name=pool.thin_pool.name)
         if pool.thin_pool.size is not None:
@@ -193,6 +208,9 @@ def _uuid_from(text):
 
 # pool types whose <source><device path=> is an iSCSI target's IQN, not a block device
 _TARGET_IN_DEVICE = ("iscsi", "iscsi-direct")
+# pool types with several <host>s (Ceph monitors); the others have one
+_SEVERAL_HOSTS = ("rbd",)
+_AUTH_TYPES = ("chap", "ceph")
 
 
 def _attribute(src, path, attribute):
@@ -200,15 +218,30 @@ def _attribute(src, path, attribute):
     return node.get(attribute) if node is not None else None
 
 
+def _config_from(root):
+    options = tuple((opt.get("name"), opt.get("value"))
+                    for opt in root.findall("{%s}config_opts/{%s}option" % (RBD_NS, RBD_NS)))
+    if not all(name and value is not None for name, value in options):
+        raise ValueError("has an rbd:config_opts option without a name or a value")
+    return options
+
+
+def _host_from(node):
+    port = node.get("port")
+    if not node.get("name"):
+        raise ValueError("has a source/host without a name")
+    return Host(name=node.get("name"), port=_port_from(port.strip()) if port is not None else None)
+
+
 def _auth_from(src):
     node = src.find("auth")
     if node is None:
         return None
-    if node.get("type") != "chap" or not node.get("username"):
-        raise ValueError("has a source/auth that is not CHAP with a username")
+    if node.get("type") not in _AUTH_TYPES or not node.get("username"):
+        raise ValueError("has a source/auth that is not CHAP or cephx with a username")
     # The secrets are not in the definition, nor is mutual CHAP, which libvirt's schema has no
     # place for: the store adds them from the pool's secret file.
-    return Auth(username=node.get("username"))
+    return Auth(username=node.get("username"), type=node.get("type"))
 
 
 def _source_from(src, root):
@@ -223,11 +256,18 @@ def _source_from(src, root):
         if len(devices) > 1:
             raise ValueError("has more than one source/device (the iSCSI target)")
         target, devices = (devices[0] if devices else None), ()
-    port = host.get("port") if host is not None else None
+    hosts = tuple(_host_from(node) for node in src.findall("host"))
+    several = root.get("type") in _SEVERAL_HOSTS
+    if not several and len(hosts) > 1:
+        raise ValueError("has more than one source/host")
+    first = hosts[0] if hosts and not several else Host(name=None)
     return PoolSource(
         devices=devices,
-        host=host.get("name") if host is not None else None,
-        port=_port_from(port.strip()) if port is not None else None,
+        host=first.name,
+        port=first.port,
+        hosts=hosts if several else (),
+        namespace=_attribute(root, "{%s}rbd_namespace" % POOLCRAFT_NS, "name"),
+        config=_config_from(root),
         dir=_attribute(src, "dir", "path"),
         name=_text(src, "name"),
         format=_attribute(src, "format", "type"),

@@ -14,8 +14,8 @@ version_added: 0.1.0
 description:
   - Manages a storage pool on the managed host, following libvirt's storage model
     (define, build, start, stop, delete, undefine), with the definition kept as libvirt-compatible XML.
-  - Pool types are provided by backends; this version has C(dir), C(fs), C(disk), C(logical), C(netfs), C(iscsi) and
-    C(iscsi-direct) pools.
+  - Pool types are provided by backends; this version has C(dir), C(fs), C(disk), C(logical), C(netfs), C(iscsi),
+    C(iscsi-direct) and C(rbd) pools.
   - C(dir) pools are a directory of image files.
   - C(fs) pools are a filesystem on a block device, mounted on the target directory; their volumes are files as in C(dir) pools.
   - C(disk) pools are a partition table (C(gpt) or C(dos)) on a whole device; their volumes are its partitions.
@@ -26,6 +26,8 @@ description:
   - C(iscsi) pools are the LUNs of an iSCSI target (O(source.host), O(source.target)), logged in with the host's
     kernel initiator (open-iscsi); C(iscsi-direct) pools reach the same LUNs from user space (libiscsi, qemu) with
     no device nodes on the host. Their volumes are the LUNs; creating or deleting LUNs is the target's job.
+  - C(rbd) pools are a Ceph pool (O(source.name)) reached through its monitors (O(source.hosts)); their volumes
+    are RBD images. The cephx key is kept as CHAP secrets are (see O(source.auth)).
   - Building never destroys data by default. Before writing to a device it is probed; a device carrying any
     signature is refused unless O(overwrite=true), and a device in use is refused always.
   - Every run first plans the actions, then applies them; check mode returns the plan and changes nothing.
@@ -49,7 +51,7 @@ options:
     description:
       - Pool type. Required to define a new pool; an existing pool's type cannot be changed.
     type: str
-    choices: [dir, disk, fs, iscsi, iscsi-direct, logical, netfs]
+    choices: [dir, disk, fs, iscsi, iscsi-direct, logical, netfs, rbd]
   target:
     description:
       - Where the pool's volumes appear on the host.
@@ -141,20 +143,44 @@ options:
           - For C(iscsi) and C(iscsi-direct) pools, the initiator's IQN to log in as. Required for C(iscsi-direct)
             pools; C(iscsi) pools use the host's own (C(/etc/iscsi/initiatorname.iscsi)) when it is left out.
         type: str
+      hosts:
+        description:
+          - For C(rbd) pools, the Ceph monitors, each a host name or IP address with an optional port (the
+            monitors' default when left out).
+        type: list
+        elements: dict
+        suboptions:
+          name:
+            description: A monitor's host name or IP address.
+            type: str
+            required: true
+          port:
+            description: Its port.
+            type: int
+      namespace:
+        description:
+          - For C(rbd) pools, an RBD namespace inside the Ceph pool O(source.name). libvirt has no RBD namespaces, so
+            it is kept in poolcraft's XML namespace and such a definition does not validate against libvirt's schema.
+        type: str
+      config:
+        description:
+          - For C(rbd) pools, Ceph client options (such as V(rbd_cache)) given to every call to the cluster, kept in
+            libvirt's C(rbd:config_opts).
+        type: dict
       auth:
         description:
-          - For C(iscsi) and C(iscsi-direct) pools, CHAP authentication.
+          - For C(iscsi) and C(iscsi-direct) pools, CHAP authentication; for C(rbd) pools, the cephx user and key.
           - The definition names the user only. The secrets are kept in a file readable by root only beside the
             definition (C(NAME.secret) in O(config_dir), in O(runtime_dir) for a transient pool), removed with the
             definition, and never appear in a command line, a result, a diff or a log.
         type: dict
         suboptions:
           username:
-            description: The CHAP user name the initiator logs in with.
+            description: The CHAP user name the initiator logs in with; for C(rbd) pools the cephx user, without C(client.).
             type: str
             required: true
           secret:
-            description: The CHAP secret of O(source.auth.username).
+            description: The CHAP secret of O(source.auth.username); for C(rbd) pools, its cephx key (base64).
             type: str
             required: true
           mutual_username:
@@ -569,6 +595,12 @@ def main():
                 "protocol_version": {"type": "str", "choices": ["3", "4", "4.1", "4.2"]},
                 "target": {"type": "str"},
                 "initiator": {"type": "str"},
+                "hosts": {"type": "list", "elements": "dict", "options": {
+                    "name": {"type": "str", "required": True},
+                    "port": {"type": "int"},
+                }},
+                "namespace": {"type": "str"},
+                "config": {"type": "dict"},
                 "auth": {"type": "dict", "options": {
                     "username": {"type": "str", "required": True},
                     "secret": {"type": "str", "required": True, "no_log": True},

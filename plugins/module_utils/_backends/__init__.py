@@ -25,6 +25,7 @@ BACKENDS = {
     "iscsi-direct": ("_iscsi_direct", "IscsiDirectBackend"),
     "logical": ("_logical", "LogicalBackend"),
     "netfs": ("_netfs", "NetfsBackend"),
+    "rbd": ("_rbd", "RbdBackend"),
 }
 
 POOL_TYPES = tuple(sorted(BACKENDS))
@@ -33,7 +34,7 @@ if False:  # pylint: disable=using-constant-test
     # Never run. AnsiballZ packs only the module_utils it finds in import statements, and
     # importlib's are not statements: these lines put every backend into the payload.
     # pylint: disable-next=unused-import
-    from ansible_collections.poolcraft.storage.plugins.module_utils._backends import _dir, _disk, _fs, _iscsi, _iscsi_direct, _logical, _netfs
+    from ansible_collections.poolcraft.storage.plugins.module_utils._backends import _dir, _disk, _fs, _iscsi, _iscsi_direct, _logical, _netfs, _rbd
 
 
 def backend_class(pool_type):

@@ -69,6 +69,8 @@ class PoolBackend(object):
     # Fields of PoolSource a definition of this type must have, and the ones it may have at all.
     required_source = ()                # type: Tuple[str, ...]
     source_fields = ("devices", "name", "format")  # type: Tuple[str, ...]
+    # How source.auth logs in: "chap" (iSCSI; mutual CHAP too) or "ceph" (a cephx user and key).
+    auth_type = "chap"
     # source.devices holds exactly one device (a filesystem, a partition table).
     single_device = False
     # The values source.format may take (None is always allowed); () means any. And why, when refused.
@@ -134,6 +136,10 @@ class PoolBackend(object):
                 raise ValidationError("source.%s" % name, value.as_dict() if name == "auth" else value,
                                       "%s pools take no source.%s (they take %s)"
                                       % (kind, name, ", ".join("source." + field for field in self.source_fields) or "no source"))
+        auth = pool.source.auth
+        if auth is not None and auth.mutual_username and self.auth_type != "chap":
+            raise ValidationError("source.auth.mutual_username", auth.mutual_username,
+                                  "mutual authentication is CHAP's; %s pools log in with %s" % (kind, self.auth_type))
         for name in self.required_source:
             if not getattr(pool.source, name):
                 raise ValidationError("source.%s" % name, None, "%s pools need it" % kind)

@@ -38,6 +38,8 @@ NEW_ISCSI = dict(STORE, name="iscp", type="iscsi", source={"host": "192.0.2.10",
 NEW_DIRECT = dict(STORE, name="dirp", type="iscsi-direct", source={
     "host": "192.0.2.10", "target": "iqn.2004-04.com.example:images", "initiator": "iqn.2004-04.com.example:kvm01",
     "auth": {"username": "kvm01", "secret": SECRET}})
+NEW_RBD = dict(STORE, name="rbdp", type="rbd", source={"name": "vms", "hosts": [{"name": "192.0.2.1", "port": 6789}],
+                                                       "auth": {"username": "libvirt", "secret": SECRET}})
 NETWORK = [NEW_NETFS, NEW_ISCSI, NEW_DIRECT]
 DIRS = [NEW_DIR, EXISTING]
 ANY = [NEW_DIR, EXISTING, ABSENT, NEW_FS, NEW_DISK, NEW_LOGICAL]
@@ -199,6 +201,17 @@ def cases():
         bad.fixed("devices on an iscsi pool", dict(NEW_ISCSI, source=dict(NEW_ISCSI["source"], devices=[W + "/host/blank.img"])),
                   ["devices"], must_refuse=True, post_check=no_secret_shown),
         bad.fixed("a target path on an iscsi-direct pool", dict(NEW_DIRECT, target={"path": "/dev"}), ["target"],
+                  must_refuse=True, post_check=no_secret_shown),
+        bad.mutations("source.hosts", [NEW_RBD], [("empty list", [], True), ("no name", [{"port": 1}], True),
+                                                  ("host with a port", [{"name": "mon:6789"}], True),
+                                                  ("port 0", [{"name": "mon", "port": 0}], True),
+                                                  ("a string", "mon1", True), ("two monitors", [{"name": "a"}, {"name": "b"}], False)]
+                      + bad.WRONG_TYPES[:5], post_check=no_secret_shown),
+        bad.mutations("source.namespace", [NEW_RBD], bad.HOSTILE_NAMES[:12], post_check=no_secret_shown),
+        bad.mutations("source.config", [NEW_RBD], [("bad option", {"rbd cache": "x"}, True), ("newline", {"rbd_cache": "a\nb"}, True),
+                                                   ("bool", {"rbd_cache": True}, False), ("empty", {"rbd_cache": ""}, True),
+                                                   ("a list", ["rbd_cache"], True)], post_check=no_secret_shown),
+        bad.fixed("mutual CHAP on an rbd pool", set_auth(NEW_RBD, mutual_username="x", mutual_secret="y"), ["mutual"],
                   must_refuse=True, post_check=no_secret_shown),
         bad.fixed("force on a dir pool", dict(EXISTING, state="stopped", force=True), ["force"]),
         bad.mutations("name", [NEW_FS], bad.HOSTILE_NAMES[:10], kind="fs pool name", post_check=one_fstab_entry),

@@ -314,8 +314,8 @@ def test_type_is_required_for_a_new_pool(env):
 
 def test_unknown_type(env):
     with pytest.raises(ValidationError) as caught:
-        env.plan(type="rbd")
-    assert str(caught.value).startswith("type='rbd': unknown pool type")
+        env.plan(type="zfs")
+    assert str(caught.value).startswith("type='zfs': unknown pool type")
 
 
 def test_type_cannot_change(env):

@@ -11,7 +11,7 @@ import pytest
 from ansible_collections.poolcraft.storage.plugins.module_utils import _xml
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
 from ansible_collections.poolcraft.storage.plugins.module_utils._model import (
-    Auth, BackingStore, Permissions, PoolDef, PoolSource, PoolStatus, ThinPool, VolumeDef)
+    Auth, BackingStore, Host, Permissions, PoolDef, PoolSource, PoolStatus, ThinPool, VolumeDef)
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import POOLCRAFT_NS, pool_from_xml, pool_to_xml, volume_to_xml
 
 etree = pytest.importorskip("lxml.etree")
@@ -40,6 +40,9 @@ POOLS = {
     "iscsi-direct": PoolDef(name="direct", type="iscsi-direct", uuid=UUID,
                             source=PoolSource(host="san.example.com", target="iqn.2004-04.com.example:images",
                                               initiator="iqn.2004-04.com.example:kvm01", auth=Auth(username="kvm01"))),
+    "rbd": PoolDef(name="ceph", type="rbd", uuid=UUID,
+                   source=PoolSource(name="vms", hosts=(Host("192.0.2.1", 6789), Host("mon2.example.com")),
+                                     auth=Auth(username="libvirt", type="ceph"), config=(("rbd_cache", "true"),))),
     "unicode-name": PoolDef(name=u"b\u00fccher", type="dir", uuid=UUID, target_path=u"/srv/b\u00fccher"),
 }
 
@@ -85,14 +88,29 @@ def test_secrets_never_reach_the_definition():
     assert pool_from_xml(text) == pool  # read back without secrets: the store adds them
 
 
+def test_an_rbd_namespace_is_ours_and_round_trips():
+    pool = POOLS["rbd"].with_changes(source=PoolSource(name="vms", hosts=(Host("192.0.2.1"),), namespace="tenant1"))
+    text = pool_to_xml(pool)
+    assert etree.fromstring(text.encode("utf-8")).find("{%s}rbd_namespace" % POOLCRAFT_NS).get("name") == "tenant1"
+    assert pool_from_xml(text) == pool
+
+
+def test_only_rbd_pools_have_several_hosts():
+    text = ('<pool type="netfs"><name>p</name><uuid>%s</uuid><source><host name="a"/><host name="b"/><dir path="/x"/>'
+            '</source><target><path>/mnt/p</path></target></pool>' % UUID)
+    with pytest.raises(StorageError) as caught:
+        pool_from_xml(text, origin="/etc/p.xml")
+    assert "more than one source/host" in str(caught.value)
+
+
 def test_a_block_pool_keeps_its_devices_as_devices():
     text = pool_to_xml(POOLS["logical"])
     assert pool_from_xml(text).source.target is None
 
 
 @pytest.mark.parametrize("source, reason", [
-    ('<source><auth type="ceph" username="u"><secret usage="x"/></auth></source>', "not CHAP"),
-    ('<source><auth type="chap"><secret usage="x"/></auth></source>', "not CHAP with a username"),
+    ('<source><auth type="spice" username="u"><secret usage="x"/></auth></source>', "not CHAP or cephx"),
+    ('<source><auth type="chap"><secret usage="x"/></auth></source>', "not CHAP or cephx with a username"),
     ('<source><device path="iqn.2004-04.a:b"/><device path="iqn.2004-04.a:c"/></source>', "more than one source/device"),
 ])
 def test_damaged_network_source_is_an_error_naming_the_file(source, reason):

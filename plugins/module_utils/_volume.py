@@ -281,6 +281,11 @@ class VolumeManager(object):
             have = vol.backing[0].path if vol.backing else None
             if have != backing.path:
                 raise ValidationError("backing_store", params["backing_store"], "volume %r has backing store %s" % (vol.name, have))
+        if params.get("clone_from") and hasattr(backend, "plan_clone_into"):
+            # a pool whose volumes are made elsewhere (a target's LUNs) takes the image into the existing volume
+            actions += [Action(action.description, lambda action=action: self._created(action.apply, "clone_from"))
+                        for action in backend.plan_clone_into(self.pool.definition, vol, self._clone_source(),
+                                                              bool(params.get("overwrite")))]
         capacity, _allocation = self._sizes()
         if capacity is not None and capacity != vol.capacity:
             # the pool type first: it may not resize at all, or not this way

@@ -1,8 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: poolcraft.storage contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""qemu-img, typed: create, info, resize, convert; the files an `info` says an image refers to;
-and its failures as one line naming our option and the volume."""
+"""qemu-img, typed: create, info, resize, convert, compare; the files an `info` says an image refers
+to; and its failures as one line naming our option and the volume.
+
+Images qemu reaches over a network (an iSCSI LUN) are given as option strings (--image-opts,
+image_opts()) and their secrets as qemu secret objects read from a file (secret_object()), never
+in a URL or in argv."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -34,6 +38,22 @@ def _options(options):
             value = "on" if value else "off"
         parts.append("%s=%s" % (key, value))
     return ["-o", ",".join(parts)] if parts else []
+
+
+def image_opts(options):
+    """qemu's option string for --image-opts from (key, value) pairs, in order; a comma in a
+    value is doubled, as qemu's option parser wants it."""
+    return ",".join("%s=%s" % (key, str(value).replace(",", ",,")) for key, value in options)
+
+
+def secret_object(secret_id, path):
+    """--object for a qemu secret read from the file at path (0600, written by the caller)."""
+    return ["--object", "secret,id=%s,file=%s" % (secret_id, path.replace(",", ",,"))]
+
+
+def zeros_opts(size):
+    """An image of size bytes that reads as zeros and stores nothing (qemu's null-co driver)."""
+    return image_opts([("driver", "null-co"), ("read-zeroes", "on"), ("size", size)])
 
 
 class QemuImg(object):
@@ -80,6 +100,29 @@ class QemuImg(object):
         if target_is_zero:
             argv.append("--target-is-zero")
         self.runner.run(argv + [source, target])
+
+    def convert_into_opts(self, source, source_format, target_opts, objects=(), timeout=None):
+        """Copy source as raw data into the existing image target_opts names (an --image-opts string,
+        such as an iSCSI LUN), over all of source's size; qemu writes the zeros too (-n: the
+        target is not known to be blank)."""
+        argv = ["qemu-img", "convert", "-q", "-n", "-f", source_format] + list(objects)
+        self.runner.run(argv + ["--target-image-opts", source, target_opts], timeout=timeout)
+
+    def zero_opts(self, target_opts, size, objects=(), timeout=None):
+        """Write zeros over the first size bytes of the existing image target_opts names."""
+        argv = ["qemu-img", "convert", "-q", "-n"] + list(objects)
+        self.runner.run(argv + ["--image-opts", zeros_opts(size), "--target-image-opts", target_opts], timeout=timeout)
+
+    def same_opts(self, first_opts, second_opts, objects=(), timeout=None):
+        """Whether two images (--image-opts strings) read the same (qemu-img compare: rc 0 the same,
+        1 not). Not strict (-s): where each stores its zeros does not matter, only what they read;
+        past the end of the smaller one the larger must read as zeros."""
+        argv = ["qemu-img", "compare", "-q"] + list(objects) + ["--image-opts", first_opts, second_opts]
+        rc, out, err = self.runner.run(argv, check=False, timeout=timeout)
+        if rc in (0, 1):
+            return rc == 0
+        # 2: an image could not be opened, 3: an error while reading
+        raise CommandError(argv, rc, out, err)
 
 
 def references_from_info(info):

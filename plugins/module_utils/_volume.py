@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 import stat
 
 from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs
@@ -25,6 +26,8 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._xml import volu
 _GIVEN = FILE_ONLY_VOLUME_OPTIONS + ("backing_store",)
 # the options that name another image: clone_from and backing_store
 _IMAGE_OPTIONS = ("clone_from", "backing_store")
+# where a volume has no path on the host, it has a URL (iscsi://host:port/iqn/lun, rbd:pool/image)
+_URL_RE = re.compile(r"^(?:iscsi://|rbd:)")
 # the formats an image given to us may be read as (qemu-img reads more, but those read more than one file)
 IMAGE_FORMATS = _image_header.PARSED_FORMATS + _image_header.QEMU_IMG_FORMATS
 # formats the header probe recognises by their magic: an image of another format cannot be read as one of them
@@ -67,8 +70,14 @@ class VolumeManager(object):
         params = self.params
         for option in ("pool", "name"):
             _inputs.name(params.get(option), option)
-        for option in ("path", "key"):
-            _inputs.path(params.get(option), option)
+        # a path is a file or a device node, or a URL where a pool's volumes have none (iscsi://, rbd:);
+        # a key is whatever the pool type makes it (a path, a WWID, pool/image)
+        path = params.get("path")
+        if path is not None and _URL_RE.match(path):
+            _inputs.text(path, "path")
+        else:
+            _inputs.path(path, "path")
+        _inputs.not_empty(_inputs.text(params.get("key"), "key"), "key")
         _inputs.not_empty(_inputs.text(params.get("format"), "format"), "format")
         for option in _IMAGE_OPTIONS:
             self._validate_image_ref(params.get(option), option)
@@ -281,7 +290,7 @@ class VolumeManager(object):
             have = vol.backing[0].path if vol.backing else None
             if have != backing.path:
                 raise ValidationError("backing_store", params["backing_store"], "volume %r has backing store %s" % (vol.name, have))
-        if params.get("clone_from") and hasattr(backend, "plan_clone_into"):
+        if params.get("clone_from") and backend.supports("plan_clone_into"):
             # a pool whose volumes are made elsewhere (a target's LUNs) takes the image into the existing volume
             actions += [Action(action.description, lambda action=action: self._created(action.apply, "clone_from"))
                         for action in backend.plan_clone_into(self.pool.definition, vol, self._clone_source(),

@@ -41,10 +41,11 @@ options:
     description:
       - Select the volume by its path instead of O(pool) and O(name); the pool is the defined pool whose
         target directory holds it.
+      - Volumes with no path on the host are selected by their URL, C(iscsi://HOST:PORT/IQN/LUN) (C(iscsi-direct)).
     type: path
   key:
     description:
-      - Select the volume by its key (for file volumes the key is the path).
+      - Select the volume by its key (for file volumes the key is the path; for LUNs their identifier).
     type: str
   state:
     description:
@@ -121,7 +122,9 @@ options:
         cloud image. With the same format and a source without backing file, the copy is a reflink
         (instant, sharing blocks) where the filesystem supports it; otherwise a sparse copy with qemu-img
         (an overlay source is flattened).
-      - Has no effect once the volume exists.
+      - Has no effect once the volume exists, except in C(iscsi-direct) pools, whose volumes are the target's LUNs
+        and exist already. There the image is written into the LUN, once; a LUN whose first or last MiB holds data
+        is refused (see C(docs/pool-types/iscsi-direct.md)).
       - An image that refers to files outside itself is refused unless they are volumes of a defined pool; see
         O(allow_references).
       - In C(logical) pools the data is copied into a new LV with C(qemu-img convert) (RV(clone_method=copy)).

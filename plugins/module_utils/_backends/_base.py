@@ -32,7 +32,7 @@ FILE_ONLY_VOLUME_OPTIONS = ("preallocation", "cluster_size", "compat", "lazy_ref
 
 # The operations a pool type may have; supports() answers only for these.
 OPERATIONS = ("plan_build", "plan_start", "plan_stop", "plan_delete", "refresh", "list_volumes", "get_volume",
-              "plan_create_volume", "plan_resize_volume", "plan_delete_volume")
+              "plan_create_volume", "plan_resize_volume", "plan_delete_volume", "plan_clone_into", "plan_wipe_volume")
 
 
 # -- the words of volume actions: the same for every pool type -------------------------------
@@ -278,6 +278,19 @@ class PoolBackend(object):
         """Delete volume, after overwriting it with the wipe algorithm if one is given;
         refused here while it is in use."""
         self._unsupported("deleting volumes")
+
+    def plan_clone_into(self, pool, volume, clone, overwrite=False):
+        # type: (object, object, object, bool) -> List[Action]
+        """Copy the image clone (a CloneSource) into the existing volume, for pool types whose
+        volumes are made elsewhere (a target's LUNs); [] when it holds that image already.
+        Refused here: a volume holding data without overwrite, an image larger than the volume."""
+        self._unsupported("copying an image into an existing volume")
+
+    def plan_wipe_volume(self, pool, volume, algorithm):
+        # type: (object, object, str) -> List[Action]
+        """Overwrite the volume with the wipe algorithm and keep it, for pool types that cannot
+        delete their volumes (LUNs); refused here while it is in use."""
+        self._unsupported("wiping volumes")
 
     def plan_volume_permissions(self, pool, volume, permissions):
         # type: (object, object, Permissions) -> List[Action]

@@ -93,7 +93,9 @@ def test_a_lun_by_name_path_and_key(tgt, store):
     assert (volume["name"], volume["path"], volume["key"], volume["capacity"], volume["type"]) == (
         "unit:0:0:2", url, "1IET_00010002", 8 * MIB, "network")
     assert "<path>%s</path>" % url in volume["xml"]
-    # storage_volume's path and key options take absolute paths only for now: the backend's lookup
+    for selector in ({"path": url}, {"key": "1IET_00010002"}):
+        by = harness.unchanged("storage_volume", dict(store, **selector), fingerprint(store, daemon))
+        assert by["volume"]["name"] == "unit:0:0:2", (selector, by["volume"])
     backend, definition = backend_for("iscsi-direct", Runner()), stored_definition(store)
     assert backend.volume_name_at(definition, url) == "unit:0:0:2"
     assert backend.volume_name_at(definition, "1IET_00010002") == "unit:0:0:2"

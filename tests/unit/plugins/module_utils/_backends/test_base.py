@@ -143,7 +143,8 @@ def test_planning_defaults_change_nothing_and_supports_follows_overrides():
     assert backend.plan_target(pool()) == []
     assert backend.plan_volume_permissions(pool(), None, Permissions()) == []
     assert not BlockBackend.supports("plan_build")
-    assert all(DirBackend.supports(operation) for operation in OPERATIONS)
+    # a dir pool has every operation but the two of pool types whose volumes the pool cannot make (LUNs)
+    assert [operation for operation in OPERATIONS if not DirBackend.supports(operation)] == ["plan_clone_into", "plan_wipe_volume"]
     with pytest.raises(ValueError):
         DirBackend.supports("build_steps")
 

@@ -46,6 +46,18 @@ class _PoolRef(object):
         self.backend = backend
 
 
+def _same_image(first, second):
+    """Two names of one image: the same block device (/dev/VG/LV and /dev/mapper/VG-LV), or the
+    same file; as spelled where either cannot be looked at."""
+    try:
+        one, other = os.stat(first), os.stat(second)
+    except OSError:
+        return first == second
+    if stat.S_ISBLK(one.st_mode) or stat.S_ISBLK(other.st_mode):
+        return stat.S_ISBLK(one.st_mode) and stat.S_ISBLK(other.st_mode) and one.st_rdev == other.st_rdev
+    return (one.st_dev, one.st_ino) == (other.st_dev, other.st_ino)
+
+
 class VolumeManager(object):
 
     def __init__(self, params, runner, store):
@@ -273,9 +285,7 @@ class VolumeManager(object):
             if params.get(option) is not None and option not in backend.volume_options:
                 raise ValidationError(option, params[option], "%s pools do not take it; it is for image files"
                                       % backend.pool_type)
-        perms = params.get("permissions") or {}
-        if backend.no_volume_permissions and any(value is not None for value in perms.values()):
-            raise ValidationError("permissions", perms, backend.no_volume_permissions)
+        backend.refuse_volume_permissions(self._permissions)
 
     def _cluster_size(self):
         return self._sizes_given["cluster_size"]
@@ -288,7 +298,7 @@ class VolumeManager(object):
         if params.get("backing_store"):
             backing = self._backing()
             have = vol.backing[0].path if vol.backing else None
-            if have != backing.path:
+            if have is None or not _same_image(have, backing.path):
                 raise ValidationError("backing_store", params["backing_store"], "volume %r has backing store %s" % (vol.name, have))
         if params.get("clone_from") and backend.supports("plan_clone_into"):
             # a pool whose volumes are made elsewhere (a target's LUNs) takes the image into the existing volume

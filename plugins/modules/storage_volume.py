@@ -128,6 +128,8 @@ options:
       - An image that refers to files outside itself is refused unless they are volumes of a defined pool; see
         O(allow_references).
       - In C(logical) pools the data is copied into a new LV with C(qemu-img convert) (RV(clone_method=copy)).
+      - A clone into a C(logical), C(disk) or C(rbd) pool is raw whatever the format of the source, since those
+        volumes are block devices (or RBD images) of their own.
     type: dict
     suboptions:
       path:
@@ -169,6 +171,9 @@ options:
     description:
       - Permissions of the volume file, set at creation and kept in line afterwards.
       - A new volume gets mode V(0600) (libvirt's default) unless O(permissions.mode) is set.
+      - Only image files have permissions of their own. C(logical) and C(disk) pools refuse them, since udev sets
+        the mode and owner of an LV's or a partition's node again at every activation, re-read of the table and
+        boot; write a udev rule instead. LUNs and RBD images refuse them too.
     type: dict
     suboptions:
       mode:

@@ -24,6 +24,7 @@ import os
 from typing import List, Optional, Tuple  # noqa: F401 (type comments)
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotSupportedError, ValidationError
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._perms import unset_id
 from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action, Permissions, PoolStatus, VolumeSpec  # noqa: F401 (type comments)
 from ansible_collections.poolcraft.storage.plugins.module_utils._units import SECTOR, human_size, round_up
 
@@ -294,5 +295,18 @@ class PoolBackend(object):
 
     def plan_volume_permissions(self, pool, volume, permissions):
         # type: (object, object, Permissions) -> List[Action]
-        """Bring the volume's permissions in line with permissions (the unset ones are left alone)."""
+        """Bring the volume's permissions in line with permissions (the unset ones are left alone).
+        Where the type cannot (no_volume_permissions), any that are set are refused in one line saying
+        why: leaving them as they are would report a volume in line that is not."""
+        self.refuse_volume_permissions(permissions)
         return []
+
+    def refuse_volume_permissions(self, permissions):
+        # type: (Permissions) -> None
+        """Where the type sets no volume permissions (no_volume_permissions), refuse any that are set;
+        libvirt's "unset" ids (-1, 4294967295) are unset."""
+        wanted = Permissions(mode=permissions.mode, owner=unset_id(permissions.owner), group=unset_id(permissions.group),
+                             label=permissions.label)
+        if self.no_volume_permissions and wanted != Permissions():
+            raise ValidationError("permissions", dict((key, value) for key, value in wanted.as_dict().items()
+                                                      if value is not None), self.no_volume_permissions)

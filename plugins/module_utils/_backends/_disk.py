@@ -13,6 +13,10 @@ _tools/_partition_table.py): parted opens the disk for writing even to print it,
 and where udev runs that makes udev re-read the table, dropping and re-adding
 every partition node. After every change the kernel's partition nodes are checked against the table
 and brought in line with `partx -u` (hosts whose kernel does not read tables).
+
+Any name of a partition's node (a by-id or by-path link, a node made elsewhere) is that volume:
+nodes are compared by device number. A volume's permissions are refused, not ignored: udev sets
+those of partition nodes again at every boot and every re-read of the table.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,6 +25,7 @@ __metaclass__ = type
 
 import os
 import re
+import stat
 import time
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import (
@@ -72,6 +77,24 @@ def block_size(path):
         return handle.seek(0, os.SEEK_END)
 
 
+def partition_number_at(disk, path):
+    """The number of the kernel's partition of disk that path is a node of, by device number (any
+    link or name of it); None when path is no block device or no partition of disk."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISBLK(st.st_mode):
+        return None
+    for number, (name, _start, _size) in kernel_partitions(disk).items():
+        try:
+            if os.stat(os.path.join(DEV, name)).st_rdev == st.st_rdev:
+                return number
+        except OSError:
+            continue
+    return None
+
+
 def link_target(uuid):
     """Where the by-partuuid link of uuid leads (itself when there is none)."""
     return os.path.realpath(BY_PARTUUID + uuid)
@@ -94,7 +117,10 @@ class DiskBackend(PoolBackend):
                            "leave it out or give /dev")
     takes_mount_options = False
     no_target_permissions = "disk pools have no directory of their own; udev sets the nodes' permissions"
-    no_volume_permissions = "disk pools do not set permissions: udev sets those of partition nodes"
+    # refused, not ignored: a chmod of the node would not last, and a task would report it in line when it is not
+    no_volume_permissions = ("disk pools do not set volume permissions: udev gives a partition's node its owner, group "
+                             "and mode again at every boot and re-read of the table, so a change would not last; "
+                             "write a udev rule (ENV{ID_PART_ENTRY_UUID}) instead")
 
     @staticmethod
     def _device(pool):
@@ -321,17 +347,30 @@ class DiskBackend(PoolBackend):
         return self._node_of(layout, Slot(number, 0, 0, "", "", "primary", "none", name))
 
     def volume_name_at(self, pool, path):
-        if not path.startswith(DEV + "/"):
-            return None
+        try:
+            disk = kernel_name(resolve(self._device(pool)))
+        except (StorageError, OSError):
+            return None  # not this pool's: its device is missing
+        if path.startswith(BY_PARTUUID):
+            # the key, known from the table even where no udev makes the link
+            return self._volume_where(pool, lambda layout: layout.slot_keyed(BY_PARTUUID + os.path.basename(path).lower()))
+        number = partition_number_at(disk, path)
+        if number is not None:
+            return self._volume_where(pool, lambda layout: next((slot for slot in layout.slots if slot.number == number), None))
+        if path.startswith(DEV + "/") and not os.path.lexists(path):
+            # a partition of the table whose node the kernel does not show (yet): its kernel name
+            real = os.path.realpath(path)
+            return self._volume_where(pool, lambda layout: next((slot for slot in layout.slots
+                                                                 if self._node_of(layout, slot) == real), None))
+        return None
+
+    def _volume_where(self, pool, find):
+        """The name of the volume find(layout) gives, or None (no such slot, or no table)."""
         try:
             layout = read_layout(self.runner, resolve(self._device(pool)))
         except StorageError:
-            return None  # not this pool's: its device is missing or holds no table
-        if path.startswith(BY_PARTUUID):
-            slot = layout.slot_keyed(BY_PARTUUID + os.path.basename(path).lower())
-        else:
-            real = os.path.realpath(path)
-            slot = next((slot for slot in layout.slots if self._node_of(layout, slot) == real), None)
+            return None  # not this pool's: its device holds no table
+        slot = find(layout)
         return None if slot is None else slot.volume
 
     # -- creating ----------------------------------------------------------------------

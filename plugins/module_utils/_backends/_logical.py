@@ -17,7 +17,12 @@
 - Volumes: linear LVs, or thin LVs when the pool has a thin pool. A volume made
   with a backing store is an LVM snapshot of it. The key of a volume is its
   path, as for file volumes (storage_volume's key= takes a path). The thin pool
-  and LVM's internal LVs are not volumes.
+  and LVM's internal LVs are not volumes. Any name of an LV's device node
+  (/dev/mapper/VG-LV, /dev/dm-N, a link to either) is that volume: they are
+  compared by device number.
+- A volume's permissions are refused, not ignored: udev makes an LV's node, with
+  its own owner and mode, again at every activation (the pool's stop and start)
+  and boot, so a chmod would not last.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,6 +31,7 @@ __metaclass__ = type
 
 import os
 import re
+import stat
 from collections import namedtuple
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import (
@@ -58,10 +64,32 @@ def check_lvm_name(name, option, lv=False):
         raise ValidationError(option, name, "LVM reserves this name for its own LVs")
 
 
+def lv_name_at(vg_dir, path):
+    """The name, in vg_dir (/dev/VG, where LVM links the VG's active LVs), of the node that is the
+    same block device as path (by st_rdev); None when path is no block device or none is."""
+    try:
+        st = os.stat(path)
+        names = sorted(os.listdir(vg_dir))
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISBLK(st.st_mode):
+        return None
+    for name in names:
+        try:
+            node = os.stat(os.path.join(vg_dir, name))
+        except OSError:
+            continue
+        if stat.S_ISBLK(node.st_mode) and node.st_rdev == st.st_rdev:
+            return name
+    return None
+
+
 class LogicalBackend(PoolBackend):
 
     pool_type = "logical"
     volume_formats = ("raw",)
+    # an LV holds raw data: a qcow2 (VDI, VMDK ...) source is converted, as qemu-img reads it
+    clone_keeps_format = False
     volume_options = ()
     pool_options = ("thin_pool",)
     source_formats = ("lvm2",)
@@ -69,7 +97,10 @@ class LogicalBackend(PoolBackend):
     fixed_target_path = "/dev/{source_name}"
     fixed_target_reason = "the volumes of a logical pool are at {path} (LVM makes them there)"
     no_target_permissions = "{path} belongs to LVM and udev; logical pools cannot set it"
-    no_volume_permissions = "an LV is a device node whose owner and mode udev sets; logical pools cannot set them"
+    # refused, not ignored: a chmod of the node would not last, and a task would report it in line when it is not
+    no_volume_permissions = ("logical pools do not set volume permissions: udev gives an LV's node its owner, group and "
+                             "mode again at every activation and boot, so a change would not last; write a udev rule "
+                             "(ENV{DM_VG_NAME}, ENV{DM_LV_NAME}) instead")
     # a VG takes and gives up PVs while its LVs are in use
     source_changes_while_running = True
 
@@ -342,6 +373,19 @@ class LogicalBackend(PoolBackend):
 
     def volume_path(self, pool, name):
         return os.path.join(pool.target_path, name)
+
+    def volume_name_at(self, pool, path):
+        name = super(LogicalBackend, self).volume_name_at(pool, path)
+        if name is not None:
+            return name
+        # another name of an LV's node: /dev/mapper/VG-LV, /dev/dm-N, a by-id link
+        name = lv_name_at(pool.target_path, path)
+        if name is None:
+            return None
+        try:
+            return name if self.get_volume(pool, name) is not None else None
+        except StorageError:
+            return None
 
     def _volume(self, pool, lv):
         allocation = lv.size

@@ -18,6 +18,7 @@ __metaclass__ = type
 
 import dataclasses
 import os
+import stat
 
 import pytest
 
@@ -304,6 +305,57 @@ def test_volume_lookup_by_key_and_by_node(host):
     assert backend.volume_name_at(pool(), "/srv/images/disk.img") is None
 
 
+def block_node(path, major, minor):
+    """A block device node (no device behind it: only its number is read), or skip where mknod is not allowed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.mknod(str(path), stat.S_IFBLK | 0o600, os.makedev(major, minor))
+    except OSError as exc:
+        pytest.skip("cannot make a block device node here: %s" % exc)
+    return str(path)
+
+
+def test_any_name_of_a_partition_node_is_that_volume(host, tmp_path, monkeypatch):
+    """A by-id or by-path link, or another node of the same device, is the partition: compared by device
+    number, not by where a link leads. Nodes of the test's own stand for /dev/loop7p5 and its other names."""
+    dev = tmp_path / "dev"
+    monkeypatch.setattr(_disk, "DEV", str(dev))
+    block_node(dev / "loop7p5", 259, 5)
+    block_node(dev / "loop7p3", 259, 3)
+    elsewhere = block_node(tmp_path / "nodes" / "md-partition", 259, 5)
+    (tmp_path / "by-id").mkdir()
+    link = tmp_path / "by-id" / "virtio-disk-part5"
+    link.symlink_to(elsewhere)
+    other_disk = block_node(tmp_path / "nodes" / "loop8p5", 259, 85)
+    host.kernel.nodes = {3: ("loop7p3", 4096, 2048), 5: ("loop7p5", 8192, 2048)}
+    reads = reads_of("gpt_formats")
+    host.expect(reads, reads)
+    backend = DiskBackend(host.runner)
+    assert backend.volume_name_at(pool(), elsewhere) == "md"
+    assert backend.volume_name_at(pool(), str(link)) == "md"
+    # a partition of another disk, a character device, a file: no command at all
+    for path in (other_disk, "/dev/null", str(link.parent)):
+        assert backend.volume_name_at(pool(), path) is None
+    host.runner.assert_done()
+
+
+@pytest.mark.parametrize("permissions", [Permissions(mode=0o640), Permissions(owner=0), Permissions(group=6),
+                                         Permissions(label="system_u:object_r:fixed_disk_device_t:s0")])
+def test_volume_permissions_are_refused_not_ignored(permissions):
+    """udev sets them again at every boot and re-read of the table: refused in one line, in check mode too."""
+    with pytest.raises(ValidationError) as err:
+        DiskBackend(None).plan_volume_permissions(pool(), None, permissions)
+    message = str(err.value)
+    assert err.value.option == "permissions" and "\n" not in message
+    assert "disk pools do not set volume permissions" in message and "would not last" in message and "udev rule" in message
+
+
+def test_unset_volume_permissions_are_no_change():
+    backend = DiskBackend(None)
+    assert backend.plan_volume_permissions(pool(), None, Permissions()) == []
+    assert backend.plan_volume_permissions(pool(), None, Permissions(owner=4294967295, group=-1)) == []
+
+
 def test_volume_lookup_in_a_pool_whose_device_is_gone(monkeypatch):
     def missing(device):
         raise ValidationError("source.device", device, "no such device")
@@ -373,7 +425,7 @@ def test_options_a_partition_cannot_take():
     backend = DiskBackend(None)
     with pytest.raises(ValidationError) as err:
         refuse_options(backend, {"permissions": {"mode": "0600", "owner": None}})
-    assert err.value.option == "permissions" and "udev sets those of partition nodes" in str(err.value)
+    assert err.value.option == "permissions" and "disk pools do not set volume permissions" in str(err.value)
     with pytest.raises(ValidationError) as err:
         refuse_options(backend, {"preallocation": "full"})
     assert err.value.option == "preallocation" and "disk pools do not take it" in str(err.value)

@@ -11,12 +11,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+import stat
+
 import pytest
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import _logical
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._host import _blockdev
-from ansible_collections.poolcraft.storage.plugins.module_utils._model import BackingStore, CloneSource, PoolDef, PoolSource, ThinPool, VolumeSpec
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import (
+    BackingStore, CloneSource, Permissions, PoolDef, PoolSource, ThinPool, VolumeSpec)
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._lvm import parse_lvs
 
 from ansible_collections.poolcraft.storage.tests.unit.conftest import FakeRunner, load_transcript
@@ -461,3 +465,73 @@ def test_wipe_needs_an_active_lv(tmp_path):
     with pytest.raises(StorageError, match="wipe needs the LV active.*nothing was deleted"):
         logical.plan_delete_volume(pool(), data, wipe="zero")
     runner.assert_done()
+
+
+# -- any name of an LV's node; permissions ------------------------------------------------------
+
+def block_node(path, major, minor):
+    """A block device node (no device behind it: only its number is read), or skip where mknod is not allowed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.mknod(str(path), stat.S_IFBLK | 0o600, os.makedev(major, minor))
+    except OSError as exc:
+        pytest.skip("cannot make a block device node here: %s" % exc)
+    return str(path)
+
+
+def test_any_name_of_an_lvs_node_is_that_volume(tmp_path):
+    """/dev/mapper/VG-LV and /dev/dm-N are the LV at /dev/VG/LV: the same device number. Nodes of
+    the test's own, made where /dev/VG and /dev/mapper would be; LVM's report says which are volumes."""
+    vg_dir = tmp_path / "pcvm"
+    block_node(vg_dir / "thin1", 253, 7)
+    block_node(vg_dir / "tp", 253, 3)
+    mapper = block_node(tmp_path / "mapper" / "pcvm-thin1", 253, 7)
+    dm = block_node(tmp_path / "dm-7", 253, 7)
+    thin_pool = block_node(tmp_path / "mapper" / "pcvm-tp", 253, 3)
+    other = block_node(tmp_path / "mapper" / "pcother-data", 253, 9)
+    regular = tmp_path / "image.raw"
+    regular.write_bytes(b"\0" * 512)
+    at_vg = vm_pool().with_changes(target_path=str(vg_dir))
+    # one report for each node found in the VG's directory (three), two for the snapshot's plan
+    runner = replay(runner_for(tmp_path), *["lvs_vm_thin_snapshots_open"] * 5)
+    logical = backend(runner)
+    assert logical.volume_name_at(at_vg, mapper) == "thin1"
+    assert logical.volume_name_at(at_vg, dm) == "thin1"
+    # the thin pool has a node too, but it is no volume
+    assert logical.volume_name_at(at_vg, thin_pool) is None
+    # neither another device, nor a file, nor a missing path reads LVM's report
+    for path in (other, str(regular), str(tmp_path / "missing"), "/dev/null"):
+        assert logical.volume_name_at(at_vg, path) is None
+    # the pool's own spelling needs no device at all
+    assert logical.volume_name_at(at_vg, str(vg_dir / "thick")) == "thick"
+    # a snapshot's backing store named by its device mapper name
+    planned = logical.plan_create_volume(at_vg, VolumeSpec(name="s2", format="raw", backing=BackingStore(mapper)))
+    assert described(planned) == ["create raw volume 's2' as an overlay on %s" % mapper]
+    runner.assert_done()
+
+
+@pytest.mark.parametrize("permissions", [Permissions(mode=0o640), Permissions(owner=0), Permissions(group=6),
+                                         Permissions(label="system_u:object_r:fixed_disk_device_t:s0")])
+def test_volume_permissions_are_refused_not_ignored(permissions, tmp_path):
+    """udev sets them again at every activation and boot: refused in one line, in check mode too (at plan time)."""
+    with pytest.raises(ValidationError) as caught:
+        backend(runner_for(tmp_path)).plan_volume_permissions(vm_pool(), None, permissions)
+    message = str(caught.value)
+    assert caught.value.option == "permissions" and "\n" not in message
+    assert "logical pools do not set volume permissions" in message and "would not last" in message
+    assert "udev rule" in message
+
+
+def test_unset_volume_permissions_are_no_change(tmp_path):
+    logical = backend(runner_for(tmp_path))
+    assert logical.plan_volume_permissions(vm_pool(), None, Permissions()) == []
+    # libvirt's "unset" ids
+    assert logical.plan_volume_permissions(vm_pool(), None, Permissions(owner=4294967295, group=-1)) == []
+
+
+@pytest.mark.parametrize("source_format", ["qcow2", "qed", "vhdx", "vpc", "vdi", "vmdk", "raw"])
+def test_a_clone_of_any_image_format_is_a_raw_lv(source_format, tmp_path):
+    """An LV holds raw data: a clone converts its source, whatever the source's format, with no format given."""
+    logical = backend(runner_for(tmp_path))
+    assert logical.clone_format(source_format) == "raw"
+    logical.validate_volume_format(logical.clone_format(source_format))

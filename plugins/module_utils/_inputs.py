@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import ipaddress
 import os
 import re
 import stat
@@ -213,7 +214,6 @@ def source_file(value, option):
 # A host as NFS, iSCSI and Ceph take it: a DNS name, an IPv4 address or an IPv6 address (bare,
 # or in brackets as in a URL). Nothing that could be read as a second option, a path or a URL.
 _HOST_NAME_RE = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_-]{1,63})*\.?")
-_IPV6_RE = re.compile(r"\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[A-Za-z0-9_.-]+)?\]?")
 # iSCSI names (RFC 3720 3.2.6): iqn.YYYY-MM.reversed.domain[:anything], eui.<16 hex>, naa.<16 or 32 hex>;
 # at most 223 bytes; the characters a node name may hold (lower case after stringprep)
 _IQN_RE = re.compile(r"(?:iqn\.[0-9]{4}-[0-9]{2}\.[a-z0-9][a-z0-9.-]*(?::[a-z0-9.:_-]*)?"
@@ -228,9 +228,23 @@ def host(value, option):
         return None
     _string(value, option, "a host name or IP address")
     _refuse_characters(value, option, _NOT_IN_NAMES)
-    if not (_HOST_NAME_RE.fullmatch(value) or (_IPV6_RE.fullmatch(value) and value.count("[") == value.count("]"))):
+    if not (_HOST_NAME_RE.fullmatch(value) or _is_ipv6(value)):
         raise ValidationError(option, value, "not a host name or IP address (a port or a path goes in its own option)")
     return value
+
+
+def _is_ipv6(value):
+    """An IPv6 address, bare or in brackets, with an optional zone (fe80::1%eth0). Never
+    "10.0.0.1:3260": that is a host with a port."""
+    bare = value[1:-1] if value.startswith("[") and value.endswith("]") else value
+    address, zone = (bare.split("%", 1) + [None])[:2]
+    if zone is not None and not re.fullmatch(r"[A-Za-z0-9_.-]{1,15}", zone):
+        return False
+    try:
+        ipaddress.IPv6Address(address)
+    except ValueError:
+        return False
+    return True
 
 
 def port(value, option):

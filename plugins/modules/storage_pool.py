@@ -61,7 +61,7 @@ options:
         description:
           - Absolute path of the pool's directory (for C(fs) pools, the mount point).
           - C(disk) pools take V(/dev) only, which is also their default.
-          - C(iscsi-direct) pools have no target: their LUNs have no device node on the host.
+          - C(iscsi-direct) and C(rbd) pools have no target, since their volumes have no device node on the host.
         type: path
       permissions:
         description:

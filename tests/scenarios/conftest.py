@@ -30,9 +30,9 @@ import pytest
 
 import fingerprints
 import harness
+from schemas import SCHEMA_DIR
 from system import drop_partitions, run, stop_pid, udev_answers
 
-SCHEMA_DIR = os.environ.get("POOLCRAFT_LIBVIRT_SCHEMAS", "/usr/share/libvirt/schemas")
 POOLCRAFT_NS = "urn:poolcraft:storage:pool:1"
 UDEV_CONTROL = "/run/udev/control"
 

@@ -23,7 +23,7 @@ from lxml import etree
 
 import fingerprints
 import harness
-from conftest import SCHEMA_DIR
+from schemas import sources_schema
 from system import run
 
 MIB = 1048576
@@ -39,20 +39,6 @@ STILL = ("ext4", "gpt", "dos", "blank", "pv1", "pv2")
 
 def sources(check=False, **args):
     return harness.run_module("pool_sources", args, check=check)
-
-
-def sources_schema(kind):
-    """A validator of a <sources> document of one kind, from libvirt's own <source> definitions."""
-    grammar = (
-        '<grammar xmlns="http://relaxng.org/ns/structure/1.0">'
-        '<include href="%s/storagepool.rng"><start>'
-        '<element name="sources"><zeroOrMore><ref name="%s"/></zeroOrMore></element>'
-        '</start></include></grammar>' % (SCHEMA_DIR, kind))
-    schema = etree.RelaxNG(etree.fromstring(grammar))
-
-    def validate(text):
-        assert schema.validate(etree.fromstring(text.encode("utf-8"))), "%s rejects %s: %s" % (kind, text, schema.error_log)
-    return validate
 
 
 def blkid(device):
@@ -191,7 +177,7 @@ def test_pool_sources(scratch, loop_device, lvm_system):
         harness.refused("pool_sources", {"type": "disk", "devices": [part]}, table,
                         "devices", part, "is a partition of %s" % os.path.basename(loops["gpt"]))
         harness.refused("pool_sources", {"type": "fs", "devices": [scratch]}, table, "devices", scratch, "not a block device")
-        harness.refused("pool_sources", {"type": "iscsi"}, table, "type", "iscsi")
+        harness.refused("pool_sources", {"type": "zfs"}, table, "type", "zfs")
 
         # -- read only: the module changed no byte of the images ------------------------------
         harness.assert_unchanged(images, images_before, "pool_sources")

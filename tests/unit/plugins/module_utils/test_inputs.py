@@ -268,7 +268,8 @@ def test_good_hosts(value):
 
 
 @pytest.mark.parametrize("value", ["nfs1:/srv", "-oProxyCommand=x", "nfs1 -o", "http://nfs1", "a/b", "[::1", "", ".x",
-                                   "x" * 254, "nfs\n1"])
+                                   "x" * 254, "nfs\n1", "127.0.0.1:2049", "1:2:3", "[::1]:3260",
+                                   "fe80::1%eth0 x"])
 def test_bad_hosts(value):
     with pytest.raises(ValidationError) as caught:
         _inputs.host(value, "source.host")

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pool source discovery, one file per kind, and its registry: the only place that maps a
 pool type to its discovery. A kind's module is imported when a task first asks for it.
-discover() turns what a discovery finds into pool_sources' result: a list and libvirt's
+discover() checks what the task asks (block devices for some kinds, a server and a deadline for
+others) and turns what the discovery finds into pool_sources' result: a list and libvirt's
 <sources> XML. Nothing here changes the host."""
 
 from __future__ import absolute_import, division, print_function
@@ -12,7 +13,10 @@ __metaclass__ = type
 
 import importlib
 import traceback
+from dataclasses import dataclass
+from typing import Optional
 
+from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs
 from ansible_collections.poolcraft.storage.plugins.module_utils._discovery._base import resolve_devices
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import ValidationError
 
@@ -28,16 +32,38 @@ except ImportError:
 DISCOVERY = {
     "disk": ("_block", "DiskDiscovery"),
     "fs": ("_block", "FsDiscovery"),
+    "iscsi": ("_iscsi", "IscsiDiscovery"),
+    "iscsi-direct": ("_iscsi", "IscsiDirectDiscovery"),
     "logical": ("_logical", "LogicalDiscovery"),
+    "netfs": ("_netfs", "NetfsDiscovery"),
 }
 
 SOURCE_TYPES = tuple(sorted(DISCOVERY))
+
+# seconds a server has to answer, unless the task says otherwise; and the most it may say
+DEFAULT_TIMEOUT = 10
+MAX_TIMEOUT = 600
+
+
+# the options of `source`, each with its checker (value, option) -> value
+SOURCE_CHECKS = {"host": _inputs.host, "port": _inputs.port, "initiator": _inputs.iscsi_name}
+
 
 if False:  # pylint: disable=using-constant-test
     # Never run. AnsiballZ packs only the module_utils it finds in import statements, and
     # importlib's are not statements: these lines put every discovery into the payload.
     # pylint: disable-next=unused-import
-    from ansible_collections.poolcraft.storage.plugins.module_utils._discovery import _block, _logical
+    from ansible_collections.poolcraft.storage.plugins.module_utils._discovery import _block, _iscsi, _logical, _netfs
+
+
+@dataclass(frozen=True)
+class ServerQuery:
+    """What a discovery that asks a server gets: the server (an IPv6 address without brackets),
+    the port (the kind's default when not given), the initiator to ask as, and the deadline in seconds."""
+    host: str
+    port: Optional[int]
+    initiator: Optional[str]
+    timeout: int
 
 
 def discovery_class(pool_type):
@@ -53,23 +79,82 @@ def discovery_for(pool_type, runner):
     return discovery_class(pool_type)(runner)
 
 
+def _kinds(asks_a_server):
+    return ", ".join(kind for kind in SOURCE_TYPES if getattr(discovery_class(kind), "asks_a_server", False) == asks_a_server)
+
+
+def server_query(discovery_cls, pool_type, source, timeout):
+    """The ServerQuery of a task, or a ValidationError naming the option: source must be a dict
+    of the options the kind takes (those it requires given), timeout 1 to MAX_TIMEOUT seconds."""
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= MAX_TIMEOUT):
+        raise ValidationError("timeout", timeout, "a number of seconds from 1 to %d" % MAX_TIMEOUT)
+    if source is None:
+        source = {}
+    if not isinstance(source, dict):
+        raise ValidationError("source", source, "must be a dict (host, port, initiator)")
+    values = {}
+    for option in sorted(source):
+        value = source[option]
+        if value is None:
+            continue
+        if option not in discovery_cls.source_options:
+            raise ValidationError("source.%s" % option, value, "%s discovery takes no source.%s; it takes source.%s"
+                                  % (pool_type, option, ", source.".join(discovery_cls.source_options)))
+        values[option] = SOURCE_CHECKS[option](value, "source.%s" % option)
+    for option in discovery_cls.required_source:
+        if option not in values:
+            raise ValidationError("source.%s" % option, None, "required: type %s asks a server for its sources, and "
+                                  "needs source.%s" % (pool_type, ", source.".join(discovery_cls.required_source)))
+    host = values["host"][1:-1] if values["host"].startswith("[") else values["host"]
+    port = values.get("port", getattr(discovery_cls, "default_port", None))
+    return ServerQuery(host, port, values.get("initiator"), DEFAULT_TIMEOUT if timeout is None else timeout)
+
+
 def sources_to_xml(parts):
-    """libvirt's <sources> document (as virsh find-storage-pool-sources prints it) from
-    (device paths, name, format) of each source, in libvirt's element order."""
+    """libvirt's <sources> document (as virsh find-storage-pool-sources prints it) from the parts
+    of each source, in libvirt's element order (host, device, dir, name, initiator, format).
+    A part is a dict of "hosts" ((name, port or None) pairs), "devices" (paths or IQNs), "dir",
+    "name", "initiator" (an IQN) and "format", each optional, or the tuple (devices, name, format)."""
     root = etree.Element("sources")
-    for devices, name, fmt in parts:
+    for part in parts:
+        if not isinstance(part, dict):
+            devices, name, fmt = part
+            part = {"devices": devices, "name": name, "format": fmt}
         source = etree.SubElement(root, "source")
-        for path in devices:
+        for host, port in part.get("hosts") or ():
+            element = etree.SubElement(source, "host", name=host)
+            if port is not None:
+                element.set("port", str(port))
+        for path in part.get("devices") or ():
             etree.SubElement(source, "device", path=path)
-        if name is not None:
-            etree.SubElement(source, "name").text = name
-        if fmt is not None:
-            etree.SubElement(source, "format", type=fmt)
+        if part.get("dir") is not None:
+            etree.SubElement(source, "dir", path=part["dir"])
+        if part.get("name") is not None:
+            etree.SubElement(source, "name").text = part["name"]
+        if part.get("initiator") is not None:
+            etree.SubElement(etree.SubElement(source, "initiator"), "iqn", name=part["initiator"])
+        if part.get("format") is not None:
+            etree.SubElement(source, "format", type=part["format"])
     return etree.tostring(root, pretty_print=True, encoding="unicode")
 
 
-def discover(pool_type, devices, runner):
-    """{"sources": [...], "xml": "<sources>..."} for pool_type; devices restricts the search."""
+def discover(pool_type, devices, runner, source=None, timeout=None):
+    """{"sources": [...], "xml": "<sources>..."} for pool_type. devices restricts the search of
+    a kind that reads the host's block devices; source (host, port, initiator) and timeout
+    (seconds) say whom a kind that asks a server asks, and for how long."""
     discovery = discovery_for(pool_type, runner)
-    sources = discovery.find(resolve_devices(devices))
-    return {"sources": sources, "xml": sources_to_xml([discovery.xml_parts(source) for source in sources])}
+    if getattr(discovery, "asks_a_server", False):
+        if devices is not None:
+            raise ValidationError("devices", devices, "type %s asks a server (source.host), not block devices; "
+                                  "devices is for %s" % (pool_type, _kinds(False)))
+        sources = discovery.find(server_query(type(discovery), pool_type, source, timeout))
+    else:
+        given = dict((key, value) for key, value in (source or {}).items() if value is not None) \
+            if isinstance(source, dict) else source
+        if given:
+            raise ValidationError("source", given, "type %s reads the host's own block devices; source is for %s"
+                                  % (pool_type, _kinds(True)))
+        if timeout is not None:
+            raise ValidationError("timeout", timeout, "type %s asks no server; timeout is for %s" % (pool_type, _kinds(True)))
+        sources = discovery.find(resolve_devices(devices))
+    return {"sources": sources, "xml": sources_to_xml([discovery.xml_parts(found) for found in sources])}

@@ -4,7 +4,10 @@
 """pool_sources, bad input (issue 10, item 5): generated types and device lists, pointed at
 paths that are not block devices (files, a FIFO, /dev/null, hostile and missing paths) and at
 the host's own disk (only read: wipefs --no-act). LVM sees no device of the host (the sandbox's
-LVM_SYSTEM_DIR). Each call must keep the four properties of bad_inputs.py."""
+LVM_SYSTEM_DIR). The kinds that ask a server (netfs, iscsi, iscsi-direct) get hostile hosts,
+ports, initiator names, deadlines and options of the other kinds; their bases ask 127.0.0.1 on
+port 1, where nothing listens, with a deadline of 2 s, so even a host that is accepted answers
+at once or is given up in time. Each call must keep the four properties of bad_inputs.py."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -15,9 +18,15 @@ import os
 import bad_inputs as bad
 from bad_inputs import W
 
-EXAMPLES = 500
+EXAMPLES = 800
 TYPES = ["disk", "fs", "logical"]
 BASES = [dict(type=kind, devices=["/dev/vda"]) for kind in TYPES]
+KVM1 = "iqn.2026-12.test.poolcraft:kvm1"
+# nothing listens on port 1 of 127.0.0.1, and NFS has no port to give (showmount asks rpcbind)
+NETWORK_BASES = [dict(type="netfs", source={"host": "127.0.0.1"}, timeout=2),
+                 dict(type="iscsi", source={"host": "127.0.0.1", "port": 1}, timeout=2),
+                 dict(type="iscsi-direct", source={"host": "127.0.0.1", "port": 1, "initiator": KVM1}, timeout=2)]
+ISCSI_BASES = NETWORK_BASES[1:]
 
 
 def build(sandbox):
@@ -40,6 +49,59 @@ DEVICE_LISTS = [(label, [path], refuse) for label, path, refuse in bad.paths_und
 ]
 
 
+# (label, value, must_refuse) of source.host: a host, never a port, path, URL, option or list. Every
+# hostile name is refused (no space, slash, dot first, control, format or non-ASCII character); no value
+# here makes the module send a packet off the machine (no numbers Python would read as an address).
+HOSTS = [(label, value, True) for label, value, _refuse in bad.HOSTILE_NAMES] + [
+    ("with a port", "127.0.0.1:111", True), ("IPv4-mapped IPv6", "::ffff:127.0.0.1", False),
+    ("unbalanced bracket", "[::1", True), ("bracketed name", "[localhost]", True), ("URL", "nfs://127.0.0.1/x", True),
+    ("path", "127.0.0.1:/srv", True), ("user", "root@127.0.0.1", True), ("a network", "10.0.0.0/8", True),
+    ("option", "-e", True), ("long option", "--help", True), ("IDN", "b\u00fccher.example", True),
+    ("254 bytes", ("a" * 62 + ".") * 4 + "bb", True), ("label of 64", "a" * 64 + ".example", True),
+    ("IPv6", "::1", False), ("bracketed IPv6", "[::1]", False), ("zone", "fe80::1%lo", False),
+    ("trailing dot", "localhost.", False), ("localhost", "localhost", False),
+    ("NUL", "127.0.0.1\x00", True), ("newline", "127.0.0.1\nx", True),
+    ("list", ["127.0.0.1"], True), ("dict", {"a": 1}, True), ("null", None, True),
+]
+PORTS = [("zero", 0, True), ("65536", 65536, True), ("negative", -1, True), ("huge", 10 ** 40, True),
+         ("text", "iscsi", True), ("float", 1.5, True), ("bool", True, True), ("list", [3260], True),
+         ("Arabic-Indic digits", "\u0663\u0662\u0666\u0660", True), ("digits as text", "1", False),
+         ("65535", 65535, False)]  # no null: 3260, where another test's target may listen
+INITIATORS = [("no iqn prefix", "kvm1", True), ("upper case", "IQN.2026-12.TEST:KVM1", True),
+              ("space", "iqn.2026-12.test:a b", True), ("newline", "iqn.2026-12.test:a\nb", True),
+              ("NUL", "iqn.2026-12.test:a\x00", True), ("224 bytes", "iqn.2026-12.test:" + "a" * 207, True),
+              ("bad month format", "iqn.26-12.test:a", True), ("leading dash", "-iqn.2026-12.test:a", True),
+              ("eui", "eui.0123456789abcdef", False), ("naa", "naa.0123456789abcdef", False),
+              ("empty", "", True)] + bad.WRONG_TYPES
+TIMEOUTS = [("zero", 0, True), ("negative", -1, True), ("601", 601, True), ("huge", 10 ** 40, True),
+            ("float", 2.5, True), ("bool", True, True), ("text", "soon", True), ("Arabic-Indic digit", "\u0662", True),
+            ("list", [2], True), ("digits as text", "1", False), ("one", 1, False)]
+
+
+def network_cases():
+    """The kinds that ask a server: their options made bad one at a time, and the other kinds' options."""
+    return [
+        bad.mutations("source.host", NETWORK_BASES, HOSTS, kind="network host"),
+        bad.mutations("source.port", ISCSI_BASES, PORTS, kind="iscsi port"),
+        bad.mutations("source.port", NETWORK_BASES[:1], [("any", 2049, True)], kind="netfs port"),
+        bad.mutations("source.initiator", ISCSI_BASES, INITIATORS, kind="iscsi initiator"),
+        bad.mutations("source.initiator", NETWORK_BASES[:1], [("any", KVM1, True)], kind="netfs initiator"),
+        bad.mutations("timeout", NETWORK_BASES, TIMEOUTS, kind="network timeout"),
+        bad.mutations("source", NETWORK_BASES, [("string", "127.0.0.1", True), ("list", ["127.0.0.1"], True),
+                                                ("int", 5, True), ("empty", {}, True), ("null", None, True),
+                                                ("unknown key", {"host": "127.0.0.1", "dir": "/srv"}, True)],
+                      kind="network source"),
+        bad.mutations("devices", NETWORK_BASES, [("a device", ["/dev/vda"], True), ("empty", [], True)],
+                      kind="network devices"),
+        bad.mutations("source", BASES, [("a host", {"host": "127.0.0.1"}, True)], kind="block source"),
+        bad.mutations("timeout", BASES, [("any", 2, True)], kind="block timeout"),
+        bad.fixed("iscsi-direct without initiator",
+                  dict(type="iscsi-direct", source={"host": "127.0.0.1", "port": 1}, timeout=2),
+                  ["source.initiator"], must_refuse=True),
+        bad.mutations("unknown_option", NETWORK_BASES, [("any", "x", True)]),
+    ]
+
+
 def cases():
     parts = [
         bad.mutations("type", BASES, [("unknown", "zfs", True), ("dir", "dir", True), ("empty", "", True),
@@ -52,7 +114,7 @@ def cases():
     parts += [
         bad.mutations("config_dir", BASES, [("any", W + "/etc", True)]),
         bad.mutations("unknown_option", BASES, [("any", "x", True)]),
-    ]
+    ] + network_cases()
     return bad.strategy(parts, generated_share=0)
 
 

@@ -30,7 +30,7 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._errors import V
 
 def test_registry_is_alphabetical_and_the_types_follow_it():
     assert list(DISCOVERY) == sorted(DISCOVERY)
-    assert SOURCE_TYPES == tuple(DISCOVERY) == ("disk", "fs", "logical")
+    assert SOURCE_TYPES == tuple(DISCOVERY) == ("disk", "fs", "iscsi", "iscsi-direct", "logical", "netfs")
 
 
 @pytest.mark.parametrize("pool_type", sorted(DISCOVERY))
@@ -39,11 +39,12 @@ def test_every_registered_discovery_loads(pool_type, quiet_runner):
     assert discovery_for(pool_type, quiet_runner).runner is quiet_runner
 
 
-@pytest.mark.parametrize("pool_type", ["iscsi", "LOGICAL", "", None, ["fs"]])
+@pytest.mark.parametrize("pool_type", ["rbd", "LOGICAL", "", None, ["fs"]])
 def test_an_unknown_type_is_one_line_naming_the_known_ones(pool_type, quiet_runner):
     with pytest.raises(ValidationError) as caught:
         discovery_for(pool_type, quiet_runner)
-    assert str(caught.value) == "type=%r: no discovery for this pool type; known: disk, fs, logical" % (pool_type,)
+    assert str(caught.value) == ("type=%r: no discovery for this pool type; known: disk, fs, iscsi, iscsi-direct, "
+                                 "logical, netfs" % (pool_type,))
     assert caught.value.option == "type"
 
 
@@ -73,7 +74,7 @@ def test_only_the_asked_for_discovery_is_imported():
     before, after, tools = json.loads(proc.stdout)
     prefix = _discovery.__name__ + "."
     assert before == [prefix + "_base"]
-    assert after == [prefix + "_base", prefix + "_logical"]
+    assert after == [prefix + "_base", prefix + "_logical"]  # not _block, _iscsi, _netfs
     tools = [name.rsplit(".", 1)[-1] for name in tools]
     assert "_lvm_report" in tools and "_parted" not in tools and "_filesystems" not in tools, tools
 
@@ -87,14 +88,77 @@ SCHEMA_DIR = os.environ.get("POOLCRAFT_LIBVIRT_SCHEMAS", "/usr/share/libvirt/sch
 
 @needs_lxml
 def test_the_module_offers_the_registrys_types():
-    assert _discovery.SOURCE_TYPES == ("disk", "fs", "logical")
+    assert _discovery.SOURCE_TYPES == ("disk", "fs", "iscsi", "iscsi-direct", "logical", "netfs")
 
 
 @needs_lxml
 def test_an_unknown_type_is_refused_by_name(quiet_runner):
     with pytest.raises(ValidationError) as caught:
-        _discovery.discover("iscsi", None, quiet_runner)
-    assert str(caught.value) == "type='iscsi': no discovery for this pool type; known: disk, fs, logical"
+        _discovery.discover("rbd", None, quiet_runner)
+    assert str(caught.value) == ("type='rbd': no discovery for this pool type; known: disk, fs, iscsi, iscsi-direct, "
+                                 "logical, netfs")
+
+
+# -- what a task may ask of each kind: block devices, or a server and a deadline ------------------
+
+def refusal(pool_type, runner, devices=None, **kwargs):
+    with pytest.raises(ValidationError) as caught:
+        _discovery.discover(pool_type, devices, runner, **kwargs)
+    return caught.value
+
+
+@pytest.mark.parametrize("pool_type", ["iscsi", "iscsi-direct", "netfs"])
+def test_a_kind_that_asks_a_server_takes_no_devices(pool_type, quiet_runner):
+    caught = refusal(pool_type, quiet_runner, devices=["/dev/sdb"], source={"host": "nfs1"})
+    assert str(caught) == ("devices=['/dev/sdb']: type %s asks a server (source.host), not block devices; devices is "
+                           "for disk, fs, logical" % pool_type)
+
+
+@pytest.mark.parametrize("pool_type", ["disk", "fs", "logical"])
+def test_a_kind_that_reads_block_devices_takes_no_server(pool_type, quiet_runner):
+    caught = refusal(pool_type, quiet_runner, source={"host": "nfs1", "port": None})
+    assert str(caught) == ("source={'host': 'nfs1'}: type %s reads the host's own block devices; source is for iscsi, "
+                           "iscsi-direct, netfs" % pool_type)
+    caught = refusal(pool_type, quiet_runner, timeout=5)
+    assert caught.option == "timeout"
+
+
+@pytest.mark.parametrize("pool_type, source, option, words", [
+    ("netfs", None, "source.host", "required: type netfs asks a server for its sources, and needs source.host"),
+    ("netfs", {"host": None}, "source.host", "required"),
+    ("iscsi-direct", {"host": "10.0.0.1"}, "source.initiator",
+     "required: type iscsi-direct asks a server for its sources, and needs source.host, source.initiator"),
+    ("netfs", {"host": "nfs1", "port": 2049}, "source.port", "netfs discovery takes no source.port; it takes source.host"),
+    ("netfs", {"host": "nfs1", "initiator": "iqn.2024-01.test:x"}, "source.initiator", "takes no source.initiator"),
+    ("iscsi", {"host": "10.0.0.1:3260"}, "source.host", "a port or a path goes in its own option"),
+    ("iscsi", {"host": "1:2:3"}, "source.host", "a port or a path goes in its own option"),
+    ("iscsi", {"host": "-o"}, "source.host", "not a host name or IP address"),
+    ("iscsi", {"host": "nfs1/export"}, "source.host", "not a host name or IP address"),
+    ("iscsi", {"host": "a\nb"}, "source.host", "U+000A"),
+    ("iscsi", {"host": "10.0.0.1", "port": 0}, "source.port", "1 to 65535"),
+    ("iscsi", {"host": "10.0.0.1", "port": 65536}, "source.port", "1 to 65535"),
+    ("iscsi", {"host": "10.0.0.1", "initiator": "kvm1"}, "source.initiator", "not an iSCSI name"),
+    ("iscsi", "10.0.0.1", "source", "must be a dict"),
+])
+def test_the_server_is_checked_before_anything_is_asked(pool_type, source, option, words, quiet_runner):
+    caught = refusal(pool_type, quiet_runner, source=source)
+    assert caught.option == option
+    assert words in str(caught)
+    assert "\n" not in str(caught)
+
+
+@pytest.mark.parametrize("timeout", [0, -1, 601, 1.5, True, "5"])
+def test_the_deadline_is_1_to_600_seconds(timeout, quiet_runner):
+    caught = refusal("netfs", quiet_runner, source={"host": "nfs1"}, timeout=timeout)
+    assert str(caught) == "timeout=%r: a number of seconds from 1 to 600" % (timeout,)
+
+
+@pytest.mark.parametrize("host", ["nfs1.example.com", "10.0.0.1", "fd00::1", "[fd00::1]", "fe80::1%eth0"])
+def test_good_hosts_are_asked(host, fake_runner):
+    runner = fake_runner()
+    runner.commands.add("showmount")
+    runner.expect(["showmount", "--no-headers", "--exports", host.strip("[]")], stdout="/srv/a *\n")
+    assert _discovery.discover("netfs", None, runner, source={"host": host})["sources"][0]["dir"] == "/srv/a"
 
 
 # -- the XML ----------------------------------------------------------------------------------
@@ -105,6 +169,18 @@ def test_xml_keeps_libvirts_element_order():
     assert xml == ('<sources>\n  <source>\n    <device path="/dev/sdb"/>\n    <device path="/dev/sdc"/>\n'
                    '    <name>vg0</name>\n    <format type="lvm2"/>\n  </source>\n'
                    '  <source>\n    <device path="/dev/sdd"/>\n  </source>\n</sources>\n')
+
+
+@needs_lxml
+def test_xml_of_a_server_source_keeps_libvirts_element_order():
+    xml = _discovery.sources_to_xml([
+        {"hosts": [("nfs1", None)], "dir": "/srv/a", "format": "nfs"},
+        {"format": "x", "initiator": "iqn.2024-01.test:i", "devices": ["iqn.2024-01.test:t"], "hosts": [("::1", 3260)]},
+    ])
+    assert xml == ('<sources>\n  <source>\n    <host name="nfs1"/>\n    <dir path="/srv/a"/>\n    <format type="nfs"/>\n'
+                   '  </source>\n  <source>\n    <host name="::1" port="3260"/>\n    <device path="iqn.2024-01.test:t"/>\n'
+                   '    <initiator>\n      <iqn name="iqn.2024-01.test:i"/>\n    </initiator>\n    <format type="x"/>\n'
+                   '  </source>\n</sources>\n')
 
 
 @needs_lxml
@@ -132,6 +208,12 @@ def _schema_of(kind):
     ("sourcelogical", [(["/dev/loop6", "/dev/loop7"], "pcvg", "lvm2"), (["/dev/loop8"], "pcvg2", "lvm2")]),
     ("sourcedisk", [(["/dev/loop2"], None, "gpt"), (["/dev/loop3"], None, "dos"), (["/dev/loop5"], None, None)]),
     ("sourcefs", [(["/dev/loop0"], None, "ext4"), (["/dev/mapper/vg-lv"], None, "xfs"), (["/dev/loop4"], None, None)]),
+    ("sourcenetfs", [{"hosts": [("127.0.0.1", None)], "dir": "/srv/vm backups", "format": "nfs"},
+                     {"hosts": [("nfs1.example.com", None)], "dir": "/", "format": "nfs"}]),
+    ("sourceiscsi", [{"hosts": [("10.0.0.1", 3260)], "devices": ["iqn.2024-01.test:disk1"], "initiator": None},
+                     {"hosts": [("fd00::1", 3261)], "devices": ["iqn.2024-01.test:disk2"], "initiator": "iqn.2024-01.test:kvm1"}]),
+    ("sourceiscsidirect", [{"hosts": [("10.0.0.1", 3260)], "devices": ["iqn.2024-01.test:disk1"],
+                            "initiator": "iqn.2024-01.test:kvm1"}]),
 ])
 def test_xml_validates_against_libvirts_source_definitions(kind, parts):
     schema = _schema_of(kind)
@@ -140,7 +222,13 @@ def test_xml_validates_against_libvirts_source_definitions(kind, parts):
 
 
 @needs_lxml
-def test_the_schema_check_can_fail():
-    schema = _schema_of("sourcefs")
-    doc = etree.fromstring(_discovery.sources_to_xml([(["/dev/loop4"], None, "swap")]).encode("utf-8"))
+@pytest.mark.parametrize("kind, part", [
+    ("sourcefs", (["/dev/loop4"], None, "swap")),
+    # libvirt's iscsi-direct <source> needs the initiator
+    ("sourceiscsidirect", {"hosts": [("10.0.0.1", 3260)], "devices": ["iqn.2024-01.test:disk1"], "initiator": None}),
+    ("sourcenetfs", {"hosts": [("nfs1", None)], "dir": "/srv/a", "format": "lvm2"}),
+])
+def test_the_schema_check_can_fail(kind, part):
+    schema = _schema_of(kind)
+    doc = etree.fromstring(_discovery.sources_to_xml([part]).encode("utf-8"))
     assert not schema.validate(doc)

@@ -206,6 +206,8 @@ class VolumeManager(object):
         self.volume = backend.get_volume(pool, self.name)
         if self.params["state"] == "absent":
             return self._plan_absent()
+        if self.params["state"] == "wiped":
+            return self._plan_wipe()
         if self.volume is None:
             return self._plan_create()
         return self._plan_update()
@@ -217,6 +219,20 @@ class VolumeManager(object):
         actions = self.pool.backend.plan_delete_volume(self.pool.definition, self.volume, self.params.get("wipe"))
         self._after = {"state": "absent"}
         return actions
+
+    def _plan_wipe(self):
+        """Overwrite a volume and keep it: for volumes the pool cannot delete (a target's LUNs). An
+        action, not a state: every run wipes again."""
+        algorithm, backend = self.params.get("wipe"), self.pool.backend
+        if algorithm is None:
+            raise ValidationError("wipe", None, "state=wiped needs the algorithm: zero or random")
+        if self.volume is None:
+            raise NotFoundError("volume %r does not exist in pool %r; nothing to wipe" % (self.name, self.pool.definition.name))
+        if not backend.supports("plan_wipe_volume"):
+            raise ValidationError("state", "wiped", "%s pools wipe a volume as they delete it: state=absent with wipe"
+                                  % backend.pool_type)
+        self._after = self.snapshot()
+        return backend.plan_wipe_volume(self.pool.definition, self.volume, algorithm)
 
     def _sizes(self):
         capacity, allocation = self._sizes_given["capacity"], self._sizes_given["allocation"]

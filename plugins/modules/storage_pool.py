@@ -60,7 +60,8 @@ options:
       path:
         description:
           - Absolute path of the pool's directory (for C(fs) pools, the mount point).
-          - C(disk) pools take V(/dev) only, which is also their default.
+          - C(disk) pools take V(/dev) only, which is also their default; C(iscsi) pools take V(/dev/disk/by-path) only,
+            which is also theirs (their volumes' paths are the LUNs' links there).
           - C(iscsi-direct) and C(rbd) pools have no target, since their volumes have no device node on the host.
         type: path
       permissions:
@@ -257,6 +258,7 @@ options:
       - For C(disk) pools, the partition table on O(source.device), unless the device holds it already.
       - For C(logical) pools, C(pvcreate) and C(vgcreate) (or C(vgextend) with new devices, C(vgreduce) and
         C(pvremove) with O(remove_devices=true) for devices no longer listed that hold no data), and the thin pool.
+      - C(iscsi) and C(iscsi-direct) pools have nothing to build or purge: their LUNs are the target's.
       - Never overwrites anything that exists, unless O(overwrite=true).
     type: bool
     default: false
@@ -268,6 +270,9 @@ options:
         stops a boot), written and removed with this option.
       - For C(logical) pools, the volume group's LVM autoactivation flag (C(vgchange --setautoactivation)). It is
         turned off only by an explicit O(autostart=false), never by defining or undefining a pool on an existing group.
+      - For C(iscsi) pools, C(node.startup = automatic) in open-iscsi's node record of the target, and the host's
+        C(iscsid.socket) and C(open-iscsi.service) units enabled (disabled again with autostart off, when this
+        collection enabled them).
       - Omitted, the current setting is kept (off for a new pool).
     type: bool
   persistent:

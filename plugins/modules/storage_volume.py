@@ -51,8 +51,12 @@ options:
     description:
       - V(present) creates the volume if it is missing and brings size and permissions in line.
       - V(absent) deletes it, after overwriting it when O(wipe) is set.
+      - V(wiped) overwrites an existing volume with O(wipe) and keeps it, for the volumes a pool cannot delete, the
+        LUNs of C(iscsi) and C(iscsi-direct) pools. It is an action, not a state, since nothing tells a wiped
+        LUN from one that holds zeros by chance, so every run wipes again and reports a change (check mode reports
+        it and writes nothing).
     type: str
-    choices: [present, absent]
+    choices: [present, absent, wiped]
     default: present
   format:
     description:
@@ -163,7 +167,8 @@ options:
     default: false
   wipe:
     description:
-      - With O(state=absent), overwrite the volume's bytes before deleting it.
+      - With O(state=absent), overwrite the volume's bytes before deleting it; with O(state=wiped), overwrite
+        them and keep the volume.
       - In C(logical) pools the LV must be active (the pool running).
     type: str
     choices: [zero, random]
@@ -241,6 +246,13 @@ EXAMPLES = r"""
   poolcraft.storage.storage_volume:
     path: /srv/images/old.img
     state: absent
+    wipe: zero
+
+- name: Hand a LUN back empty (the target keeps it)
+  poolcraft.storage.storage_volume:
+    pool: san-luns
+    name: "unit:0:0:3"
+    state: wiped
     wipe: zero
 
 - name: A partition for an LVM PV on a disk pool
@@ -381,7 +393,7 @@ def main():
             name={"type": "str"},
             path={"type": "path"},
             key={"type": "str", "no_log": False},
-            state={"type": "str", "default": "present", "choices": ["present", "absent"]},
+            state={"type": "str", "default": "present", "choices": ["present", "absent", "wiped"]},
             format={"type": "str"},
             capacity={"type": "str"},
             allocation={"type": "str"},

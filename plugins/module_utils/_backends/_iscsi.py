@@ -34,7 +34,7 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._host._wipe impo
 from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action, Permissions, PoolStatus, VolumeDef
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._iscsiadm import Iscsiadm, portal
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._systemctl import Systemctl, unit_exists
-from ansible_collections.poolcraft.storage.plugins.module_utils._tools._udevadm import udev_runs
+from ansible_collections.poolcraft.storage.plugins.module_utils._tools._udevadm import Udevadm, udev_runs
 
 DEFAULT_PORT = 3260
 BY_PATH = "/dev/disk/by-path"
@@ -83,12 +83,6 @@ def differs(record, values):
     record = record or {}
     return sorted(name for name, value in values.items()
                   if record.get(name) != value and not (value == "None" and name == AUTHMETHOD and name not in record))
-
-
-def _settle(runner, seconds):
-    """udevadm settle for at most seconds; its timeout is no error (the caller looks itself)."""
-    seconds = max(1, int(seconds))
-    runner.run(["udevadm", "settle", "--timeout=%d" % seconds], check=False, timeout=seconds + 10)
 
 
 class IscsiBackend(PoolBackend):
@@ -263,7 +257,7 @@ class IscsiBackend(PoolBackend):
         udev = udev_runs()
         while True:
             if udev:
-                _settle(self.runner, deadline - time.monotonic())
+                Udevadm(self.runner).settle(deadline - time.monotonic())
             session = self._session(pool)
             if session is None:
                 raise StorageError("pool %r: the session to %s ended while its LUNs were looked for" % (pool.name, self._words(pool)))
@@ -289,7 +283,7 @@ class IscsiBackend(PoolBackend):
         (device-mapper, LVM, md), swap, or open by a process, the LUN or a partition of it.
         udev's workers open a disk for a moment after every close of a writer: waited for first."""
         if udev_runs():
-            _settle(self.runner, USE_SETTLE)
+            Udevadm(self.runner).settle(USE_SETTLE)
         mounted = _mounts.mounts_by_device(_mounts.read_mounts())
         swaps = _mounts.read_swaps()
         numbers = {}
@@ -340,7 +334,7 @@ class IscsiBackend(PoolBackend):
         # the kernel removed the disks; udev's links go a moment later
         deadline = time.monotonic() + DEVICE_WAIT
         while udev_runs() and any(link and os.path.lexists(link) for link in links) and time.monotonic() < deadline:
-            _settle(self.runner, deadline - time.monotonic())
+            Udevadm(self.runner).settle(deadline - time.monotonic())
             time.sleep(_POLL)
 
     def _remove_record(self, pool):

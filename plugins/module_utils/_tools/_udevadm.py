@@ -31,7 +31,12 @@ class Udevadm(object):
     def __init__(self, runner):
         self.runner = runner
 
-    def settle(self):
-        """Wait until udev has handled the events queued so far. Its failure (a timeout, no
-        udevd) is no error: callers check what they wait for themselves."""
-        self.runner.run(["udevadm", "settle"], check=False)
+    def settle(self, seconds=None):
+        """Wait until udev has handled the events queued so far, for at most seconds (None: udevadm's
+        own 120 s). Its failure (a timeout, no udevd) is no error: callers check what they wait for
+        themselves."""
+        if seconds is None:
+            self.runner.run(["udevadm", "settle"], check=False)
+            return
+        seconds = max(1, int(seconds))
+        self.runner.run(["udevadm", "settle", "--timeout=%d" % seconds], check=False, timeout=seconds + 10)

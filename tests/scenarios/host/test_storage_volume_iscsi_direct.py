@@ -23,7 +23,6 @@ from tgt_target import MIB
 from test_storage_pool_iscsi_direct import INITIATOR, fingerprint, pool_args
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import backend_for
-from ansible_collections.poolcraft.storage.plugins.module_utils._model import Auth, PoolDef, PoolSource
 from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner
 from ansible_collections.poolcraft.storage.plugins.module_utils._store import DefinitionStore
 
@@ -168,18 +167,25 @@ def test_mutual_chap_pools_take_no_image(tgt, store, scratch):
 
 
 def test_wipe_a_lun(tgt, store):
-    # storage_volume has no way to ask for it yet (a LUN is never absent): the backend's planned wipe
+    """state=wiped: check mode plans it and writes nothing; the real run zeroes the LUN and keeps it."""
     daemon = tgt()
     target = daemon.add_target("iqn.2026-12.test.poolcraft:wipe", [12 * MIB], chap=CHAP)
     with open(target.luns[0].path, "r+b") as handle:
         handle.write(os.urandom(12 * MIB))
-    pool = PoolDef(name="luns", type="iscsi-direct", uuid="6f1c2a3b-1234-4abc-8def-0123456789ab", source=PoolSource(
-        host=daemon.host, port=daemon.port, target=target.iqn, initiator=INITIATOR, auth=Auth(username=CHAP[0], secret=CHAP[1])))
-    backend = backend_for("iscsi-direct", Runner())
-    volume = backend.get_volume(pool, "unit:0:0:1")
-    actions = backend.plan_wipe_volume(pool, volume, "zero")
-    assert [action.description for action in actions] == ["wipe (zero) volume 'unit:0:0:1' (%s)" % volume.path]
-    assert subprocess.run(["cmp", "-s", "-n", str(12 * MIB), target.luns[0].path, "/dev/zero"], check=False).returncode == 1
-    actions[0].apply()
-    assert subprocess.run(["cmp", "-s", "-n", str(12 * MIB), target.luns[0].path, "/dev/zero"], check=False).returncode == 0
+    volume_args = dict(started(store, daemon, target, auth_of(CHAP)), name="unit:0:0:1", state="wiped", wipe="zero")
+
+    def zeroed():
+        return subprocess.run(["cmp", "-s", "-n", str(12 * MIB), target.luns[0].path, "/dev/zero"], check=False).returncode == 0
+
+    check = harness.run_module("storage_volume", volume_args, check=True)
+    assert not check.failed and check.changed, check.msg
+    assert check.actions == ["wipe (zero) volume 'unit:0:0:1' (iscsi://%s/%s/1)" % (daemon.portal, target.iqn)], check.actions
+    assert not zeroed()
+    real = harness.run_module("storage_volume", volume_args, diff=True)
+    assert not real.failed and real.changed and real.actions == check.actions, real
+    assert zeroed() and real["volume"]["capacity"] == 12 * MIB
+    assert real["diff"]["before"] == real["diff"]["after"]  # the volume is the same one, its bytes are not compared
+    no_algorithm = dict((key, value) for key, value in volume_args.items() if key != "wipe")
+    harness.assert_clean_failure(harness.run_module("storage_volume", no_algorithm), "state=wiped needs")
+    harness.assert_clean_failure(harness.run_module("storage_volume", dict(volume_args, name="unit:0:0:9")), "nothing to wipe")
     assert daemon.fingerprint()["sessions"] == {target.iqn: 0}

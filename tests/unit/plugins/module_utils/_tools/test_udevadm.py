@@ -33,3 +33,13 @@ def test_settle_never_fails_the_task(fake_runner):
     runner.expect(["udevadm", "settle"], 1, "", "timed out")
     _udevadm.Udevadm(runner).settle()
     assert [call[0] for call in runner.calls] == ["udevadm"]
+
+
+def test_settle_for_at_most_some_seconds_has_a_deadline_of_its_own(fake_runner):
+    runner = fake_runner()
+    runner.commands.add("udevadm")
+    runner.expect(["udevadm", "settle", "--timeout=7"], 1, "", "timed out")
+    runner.expect(["udevadm", "settle", "--timeout=1"])
+    _udevadm.Udevadm(runner).settle(7.6)
+    _udevadm.Udevadm(runner).settle(0.2)  # a deadline almost passed still waits a second: 0 would only ask
+    assert runner.timeouts == [17, 11]

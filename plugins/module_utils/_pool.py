@@ -66,7 +66,9 @@ def validate_params(params):
     _inputs.uuid(params.get("uuid"), "uuid")
     _fstab_path(params.get("fstab"))
     target = params.get("target") or {}
-    _inputs.directory(target.get("path"), "target.path")
+    # only its spelling here: whether it is a directory is the backend's to look at (_desired), since a
+    # stat on a network mount point blocks in the kernel while its server is away
+    _inputs.path(target.get("path"), "target.path")
     if target.get("permissions") is not None:
         _perms.from_params(target["permissions"], "target.permissions")
     source = params.get("source") or {}
@@ -284,7 +286,7 @@ class PoolManager(object):
         params = self.params
         current = self.stored.definition if self.stored else None
         target = params.get("target") or {}
-        path = _inputs.directory(target.get("path"), "target.path") or (current.target_path if current else None)
+        path = self._target_path(target.get("path")) or (current.target_path if current else None)
         perms = _perms.from_params(target.get("permissions"), "target.permissions") \
             if target.get("permissions") is not None else (current.permissions if current else _perms.from_params(None))
         new_uuid = _inputs.uuid(params.get("uuid"), "uuid") or (current.uuid if current else str(uuidlib.uuid4()))
@@ -299,6 +301,13 @@ class PoolManager(object):
             default = self.backend.default_target_path(pool)
             pool = pool.with_changes(target_path=default and os.path.normpath(default))
         return pool
+
+    def _target_path(self, value):
+        """target.path: a directory where it exists, looked at in this process unless the type's target
+        may be a network mount point (whose stat blocks while the server is away)."""
+        if self.backend.remote_target:
+            return _inputs.path(value, "target.path")
+        return _inputs.directory(value, "target.path")
 
     def _desired_thin_pool(self, current):
         given = self.params.get("thin_pool")

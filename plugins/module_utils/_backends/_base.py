@@ -83,6 +83,9 @@ class PoolBackend(object):
     fixed_target_reason = None          # type: Optional[str]  ({path} is the fixed path)
     # Why the type has no target at all (its volumes have no path on the host: iscsi-direct); None: it has one.
     no_target = None                    # type: Optional[str]
+    # The target is (or will be) a network mount point: the module's own process must not stat it, which
+    # blocks in the kernel while the server is away; the backend looks at it in a child with a deadline.
+    remote_target = False
     # Why target.permissions cannot be set ({path} is the target path); None: they can.
     no_target_permissions = None        # type: Optional[str]
     # Why storage_volume's permissions cannot be set; None: they can.

@@ -81,6 +81,25 @@ class FileVolumes(object):
             raise ValidationError("backing_store", spec.as_given("backing_store"),
                                   "raw volumes cannot have a backing store; use qcow2")
 
+    # -- where the files are worked on -----------------------------------------------------
+    # dir and fs pools work on their files in this process, as the module's own user. netfs
+    # pools override these: only a child process touches the mount point (a read has a deadline),
+    # and a volume is made, resized and deleted as its owner (a squashed root may not write there).
+
+    def _volume_owner(self, pool, permissions, volume=None):
+        # type: (object, object, object) -> object
+        """(uid, gid) that makes (volume None) or changes volume with permissions; None: this
+        process, as it is."""
+        return None
+
+    def _on_files(self, pool, work, as_user=None):
+        """work() that changes the pool's files, as_user=(uid, gid) when given; its (plain) result."""
+        return work()
+
+    def _reading_files(self, pool, work):
+        """work() that only reads the pool's files; its (plain) result."""
+        return work()
+
     # The image tools are imported where they are used: a task with nothing to do (most tasks)
     # reads no image, and every module a task imports is compiled again from the AnsiballZ zip.
 
@@ -159,7 +178,8 @@ class FileVolumes(object):
 
     def plan_create_volume(self, pool, spec):
         self._refuse_options(spec)
-        return [Action(create_volume_words(spec), lambda: self._create_volume(pool, spec))]
+        return [Action(create_volume_words(spec), lambda: self._on_files(
+            pool, lambda: self._create_volume(pool, spec), self._volume_owner(pool, spec.permissions)))]
 
     def _create_volume(self, pool, spec):
         final = self.volume_path(pool, spec.name)
@@ -212,11 +232,14 @@ class FileVolumes(object):
         return method
 
     def plan_resize_volume(self, pool, volume, capacity):
+        def resize():
+            self._qemu_img.resize(volume.path, volume.format, capacity, shrink=capacity < volume.capacity)
         return [Action(resize_volume_words(volume, capacity),
-                       lambda: self._qemu_img.resize(volume.path, volume.format, capacity, shrink=capacity < volume.capacity))]
+                       lambda: self._on_files(pool, resize, self._volume_owner(pool, volume.permissions, volume)))]
 
     def plan_delete_volume(self, pool, volume, wipe=None):
-        return [Action(delete_volume_words(volume, wipe), lambda: self._delete_volume(volume, wipe))]
+        return [Action(delete_volume_words(volume, wipe), lambda: self._on_files(
+            pool, lambda: self._delete_volume(volume, wipe), self._volume_owner(pool, volume.permissions, volume)))]
 
     @staticmethod
     def _delete_volume(volume, wipe):
@@ -226,8 +249,11 @@ class FileVolumes(object):
         os.unlink(volume.path)
 
     def plan_volume_permissions(self, pool, volume, permissions):
-        drift = _perms.drift(volume.path, permissions)
+        drift = self._reading_files(pool, lambda: _perms.drift(volume.path, permissions))
         if not drift:
             return []
         return [Action("set %s of volume %r" % ("/".join(drift), volume.name),
-                       lambda: _perms.apply(volume.path, permissions, self.runner))]
+                       lambda: self._set_permissions(pool, volume, permissions))]
+
+    def _set_permissions(self, pool, volume, permissions):
+        self._on_files(pool, lambda: _perms.apply(volume.path, permissions, self.runner))

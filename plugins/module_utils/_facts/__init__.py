@@ -22,7 +22,7 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._entry import CO
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._facts import _devices, _scsi
 from ansible_collections.poolcraft.storage.plugins.module_utils._host import _mounts
-from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner
+from ansible_collections.poolcraft.storage.plugins.module_utils._runner import DeadlineExceeded, Runner
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools import _lvm_report, _multipath
 
 try:
@@ -218,11 +218,13 @@ class Gatherer(object):
 
     def _pool_facts(self, stored):
         """One pool as storage_pool reports it (less its XML). Where reading its storage fails (a
-        directory removed by hand), the pool is reported stopped, without sizes, with the reason."""
+        directory removed by hand, an NFS server that does not answer by usage_timeout), the pool is
+        reported stopped, without sizes, with the reason."""
         from ansible_collections.poolcraft.storage.plugins.module_utils._backends import backend_for
         from ansible_collections.poolcraft.storage.plugins.module_utils._pool import describe
         try:
-            backend = backend_for(stored.definition.type, self.runner)
+            # the deadline of what waits on a network (a netfs pool's reads)
+            backend = backend_for(stored.definition.type, self.runner, {"timeout": self.params.get("usage_timeout") or 5})
         except StorageError as exc:
             return _unusable_facts(stored, exc)
         try:
@@ -238,6 +240,9 @@ class Gatherer(object):
         from ansible_collections.poolcraft.storage.plugins.module_utils._pool import describe
         from ansible_collections.poolcraft.storage.plugins.module_utils._store import StoredPool
         pool = stored.definition
+        if isinstance(failure, DeadlineExceeded):
+            # storage that did not answer in time is not asked again (the facts would wait twice)
+            backend = _Unanswered(backend)
         try:
             reason = _failure_text(failure) if backend.is_built(pool) else backend.unbuilt_reason(pool)
             # as libvirt does when a refresh fails: the pool is not running
@@ -246,6 +251,22 @@ class Gatherer(object):
             return _unusable_facts(stored, exc)
         info.update(state="stopped", reason=reason)
         return info
+
+
+class _Unanswered(object):
+    """A pool's backend after its storage missed a deadline: it reads as not running and built,
+    so that describe() asks the storage nothing more."""
+
+    def __init__(self, backend):
+        self.backend = backend
+
+    @staticmethod
+    def live_state(pool):
+        return False
+
+    @staticmethod
+    def is_built(pool):
+        return True
 
 
 def _failure_text(exc):

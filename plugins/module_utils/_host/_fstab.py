@@ -52,14 +52,17 @@ def marker(name):
     return MARKER % _inputs.name(name, "name")
 
 
-def entry_lines(name, device, target, fstype, options):
+def entry_lines(name, device, target, fstype, options, network=False):
+    """Our entry for pool name: the marker and the mount line. network (an NFS export as device):
+    _netdev, mounted once the network is up, and no fsck (pass 0)."""
     _inputs.mount_options(list(options), "mount_options")
     fstype = fstype or "auto"
     if not _FSTYPE_RE.fullmatch(fstype):
         raise ValidationError("source.format", fstype, "not a filesystem type fstab can name")
-    # nofail: a missing pool device must not stop the host from booting
-    opts = ",".join(list(options) + ["nofail"])
-    return [marker(name), "%s %s %s %s 0 2" % (_field(device, "source.device"), _field(target, "target.path"), fstype, opts)]
+    # nofail: a missing pool device (or an NFS server away) must not stop the host from booting
+    opts = ",".join(list(options) + (["_netdev"] if network and "_netdev" not in options else []) + ["nofail"])
+    return [marker(name), "%s %s %s %s 0 %d" % (_field(device, "source.device"), _field(target, "target.path"), fstype, opts,
+                                                0 if network else 2)]
 
 
 # -- the file as lines of bytes ----------------------------------------------------------

@@ -328,3 +328,178 @@ def test_an_argument_with_a_nul_byte_is_refused_before_running():
     with pytest.raises(StorageError) as caught:
         Runner().run(["echo", "a\x00b"])
     assert str(caught.value) == "echo a\\0b: an argument holds a NUL byte"
+
+
+# -- as_user: a command as another user ------------------------------------------------------
+
+NOBODY = (65534, 65534)
+
+
+@pytest.fixture
+def open_dir():
+    """A directory anyone may write to (pytest's tmp_path is under a 0700 directory of root's)."""
+    import shutil
+    import tempfile
+    path = tempfile.mkdtemp(prefix="poolcraft-unit-")
+    os.chmod(path, 0o777)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_command_runs_as_the_user_and_group_without_other_groups():
+    _rc, out, _err = Runner().run(["id", "-u"], as_user=NOBODY)
+    assert out.strip() == "65534"
+    _rc, out, _err = Runner().run(["id", "-G"], as_user=(65534, 4242))
+    # the group asked for and nothing of ours (root's supplementary groups are dropped)
+    assert out.split() == ["4242"]
+
+
+def test_an_id_without_a_passwd_entry_is_taken_as_it_is(open_dir):
+    made = os.path.join(open_dir, "made")
+    Runner().run(["touch", made], as_user=(43210, 43211))
+    st = os.stat(made)
+    assert (st.st_uid, st.st_gid) == (43210, 43211)
+
+
+@pytest.mark.parametrize("as_user", [1000, (1,), (1, 2, 3), ("1000", 1000), (True, 0), (-1, 0), (0, 2 ** 32 - 1), None])
+def test_a_bad_as_user_is_a_programming_error(as_user):
+    if as_user is None:
+        assert Runner().run(["true"], as_user=None)[0] == 0
+        return
+    with pytest.raises(TypeError):
+        Runner().run(["true"], as_user=as_user)
+    with pytest.raises(TypeError):
+        Runner().call(lambda: None, as_user=as_user)
+
+
+# -- call: Python in a child process -----------------------------------------------------------
+
+def test_call_returns_the_plain_result_of_the_child():
+    assert Runner().call(lambda: {"pid": os.getpid(), "list": [1, "a", None]})["list"] == [1, "a", None]
+    assert Runner().call(os.getpid) != os.getpid()
+    assert Runner().call(lambda: None) is None
+
+
+def test_call_leaves_nothing_behind():
+    before = _children()
+    for _attempt in range(3):
+        Runner().call(lambda: 1)
+    assert _children() == before
+
+
+def test_call_as_user_runs_the_function_and_its_commands_as_that_user():
+    def work():
+        return [os.getuid(), os.getgid(), os.getgroups(), Runner().run(["id", "-u"])[1].strip()]
+    assert Runner().call(work, as_user=(65534, 4242)) == [65534, 4242, [], "65534"]
+    # and this process is as it was
+    assert os.getuid() == 0 or os.getuid() == os.geteuid()
+
+
+def test_call_raises_the_childs_storage_errors_as_themselves():
+    from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, ValidationError
+
+    def fail(exc):
+        def work():
+            raise exc
+        return work
+
+    with pytest.raises(NotFoundError) as caught:
+        Runner().call(fail(NotFoundError("no such thing")))
+    assert str(caught.value) == "no such thing"
+    with pytest.raises(ValidationError) as caught:
+        Runner().call(fail(ValidationError("capacity", "1x", "not a size")))
+    assert str(caught.value) == "capacity='1x': not a size"
+    assert (caught.value.option, caught.value.value) == ("capacity", "1x")
+    # a command's failure keeps what callers read of it (argv, rc, stderr)
+    with pytest.raises(CommandError) as caught:
+        Runner().call(lambda: Runner().run(["sh", "-c", "echo bad >&2; exit 3"]))
+    assert caught.value.argv == ["sh", "-c", "echo bad >&2; exit 3"]
+    assert (caught.value.rc, caught.value.stderr) == (3, "bad\n")
+
+
+def test_call_raises_the_childs_os_errors_with_their_errno(open_dir):
+    with pytest.raises(FileNotFoundError) as caught:
+        Runner().call(lambda: os.stat(os.path.join(open_dir, "missing")))
+    assert caught.value.filename == os.path.join(open_dir, "missing")
+    closed = os.path.join(open_dir, "closed")
+    os.mkdir(closed, 0o755)
+    with pytest.raises(PermissionError) as caught:
+        Runner().call(lambda: open(os.path.join(closed, "x"), "w"), as_user=NOBODY)
+    assert caught.value.filename == os.path.join(closed, "x")
+    # as ourselves (root) the same works: the refusal was the user's
+    Runner().call(lambda: open(os.path.join(closed, "x"), "w").close())
+
+
+def test_call_reports_other_failures_with_the_childs_traceback():
+    with pytest.raises(RuntimeError) as caught:
+        Runner().call(lambda: 1 // 0)
+    assert "ZeroDivisionError" in str(caught.value)
+    with pytest.raises(RuntimeError) as caught:
+        Runner().call(object)
+    assert "not plain data" in str(caught.value)
+
+
+def test_call_child_holds_none_of_our_files(tmp_path):
+    with open(str(tmp_path / "held"), "w") as held:
+        def work():
+            return sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
+        fds = Runner().call(work)
+        assert held.fileno() not in fds
+    # stdin, stdout, stderr (on /dev/null), the answer pipe, and listdir's own
+    assert len(fds) <= 5
+    targets = Runner().call(lambda: [os.readlink("/proc/self/fd/%d" % fd) for fd in (0, 1, 2)])
+    assert targets == ["/dev/null"] * 3
+
+
+def test_call_deadline_kills_the_child_and_what_it_started(tmp_path):
+    pid_file = tmp_path / "pids"
+
+    def work():
+        # a command started by the child (as qemu-img would be), and the child itself: both wait
+        Runner().run(["sh", "-c", "echo $$ > %s; exec sleep 60" % pid_file])
+
+    before = _children()
+    start = time.time()
+    with pytest.raises(_runner.DeadlineExceeded) as caught:
+        Runner().call(work, timeout=1, what="listing /mnt/x")
+    assert time.time() - start < 10
+    assert str(caught.value) == "listing /mnt/x did not finish within 1 s and was killed"
+    assert caught.value.timeout == 1
+    assert isinstance(caught.value, StorageError)
+    grandchild = int(pid_file.read_text())
+    for _attempt in range(50):
+        if not _alive(grandchild):
+            break
+        time.sleep(0.1)
+    assert not _alive(grandchild), "the command %d the child started survived the deadline" % grandchild
+    assert _children() == before
+
+
+def test_call_deadline_kills_a_command_with_a_later_deadline_of_its_own(tmp_path):
+    """In a call's child a command with a timeout stays in the call's group (no session of its
+    own), so the call's deadline ends it too, though its own has not passed."""
+    pid_file = tmp_path / "pids"
+
+    def work():
+        Runner().run(["sh", "-c", "echo $$ > %s; exec sleep 60" % pid_file], timeout=120)
+
+    start = time.time()
+    with pytest.raises(_runner.DeadlineExceeded):
+        Runner().call(work, timeout=1)
+    assert time.time() - start < 10
+    grandchild = int(pid_file.read_text())
+    for _attempt in range(50):
+        if not _alive(grandchild):
+            break
+        time.sleep(0.1)
+    assert not _alive(grandchild)
+
+
+def test_a_call_within_a_call_stays_in_the_outer_group():
+    def outer():
+        inner_group = Runner().call(os.getpgrp)
+        return [os.getpgrp(), os.getpid(), inner_group]
+    group, pid, inner = Runner().call(outer)
+    assert group == pid == inner

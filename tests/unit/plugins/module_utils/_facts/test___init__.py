@@ -337,3 +337,40 @@ def test_usage_timeout_within_range_is_taken():
 
 def test_has_definitions_survives_a_nul():
     assert _facts._has_definitions("/srv/a\x00b") is False
+
+
+def test_a_netfs_pool_whose_server_does_not_answer_is_reported_by_the_deadline(tmp_path, monkeypatch):
+    """A dead NFS server blocks statvfs of the mount point in the kernel (here: it sleeps, in the
+    child that reads it). The pool is reported stopped in one line naming the server, after one
+    deadline (usage_timeout): the facts do not wait for it twice."""
+    pytest.importorskip("lxml")
+    import time
+    from ansible_collections.poolcraft.storage.plugins.module_utils._host import _mounts
+    from ansible_collections.poolcraft.storage.plugins.module_utils._model import PoolDef, PoolSource
+    from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner
+    from ansible_collections.poolcraft.storage.plugins.module_utils._store import DefinitionStore
+    from ansible_collections.poolcraft.storage.plugins.module_utils._xml import pool_to_xml
+    params = _store_with_two_pools(tmp_path)
+    target = str(tmp_path / "shared")
+    os.mkdir(target)
+    shared = PoolDef(name="shared", type="netfs", uuid="00000000-0000-4000-8000-000000000003", target_path=target,
+                     source=PoolSource(host="filer7.example.com", dir="/srv/images", protocol_version="4.2"))
+    with DefinitionStore(params["config_dir"], params["runtime_dir"]) as store:
+        store.save_persistent(shared, pool_to_xml(shared))
+        store.mark_running("shared", pool_to_xml(shared))
+    real_mounts = _mounts.read_mounts
+    monkeypatch.setattr(_mounts, "read_mounts", lambda path="/proc/self/mountinfo": real_mounts(path) + [
+        {"maj_min": "0:52", "root": "/", "mount": target, "options": "rw", "fstype": "nfs4",
+         "source": "filer7.example.com:/srv/images", "super_options": "rw"}])
+    real_statvfs = os.statvfs
+    monkeypatch.setattr(os, "statvfs", lambda path: time.sleep(60) if path == target else real_statvfs(path))
+    start = time.time()
+    pools = _facts.Gatherer(dict(params, usage_timeout=2), Runner(), Context(tmp_path)).gather()["storage_pools"]
+    took = time.time() - start
+    assert 2 <= took < 4, took
+    info = pools["shared"]
+    assert info["state"] == "stopped" and info["capacity"] is None and info["volumes"] == []
+    assert info["reason"] == "NFS server filer7.example.com did not answer within 2 s (statvfs on %s)" % target
+    assert info["source"]["host"] == "filer7.example.com" and info["type"] == "netfs"
+    # the other pools are read as usual
+    assert pools["images"]["state"] == "running" and pools["spare"]["state"] == "stopped"

@@ -52,6 +52,16 @@ def test_options_come_before_nofail():
     assert entry(options=("ro",))[1] == "/dev/loop3 /srv/images ext4 ro,nofail 0 2"
 
 
+def test_a_network_entry_is_netdev_nofail_without_fsck():
+    lines = _fstab.entry_lines("shared", "127.0.0.1:/srv/x", "/srv/shared", "nfs", ["vers=4.2", "noatime"], network=True)
+    assert lines == ["# poolcraft.storage pool shared", "127.0.0.1:/srv/x /srv/shared nfs vers=4.2,noatime,_netdev,nofail 0 0"]
+    # _netdev given by the task is not written twice
+    assert _fstab.entry_lines("shared", "h:/x", "/s", "nfs", ["_netdev"], network=True)[1] == "h:/x /s nfs _netdev,nofail 0 0"
+    # an fs pool's entry is as it was: pass 2, no _netdev
+    assert _fstab.entry_lines("images", "/dev/loop3", "/srv/images", "ext4", ["_netdev"])[1] == \
+        "/dev/loop3 /srv/images ext4 _netdev,nofail 0 2"
+
+
 def test_no_fstype_is_auto():
     assert entry(fstype=None)[1] == "/dev/loop3 /srv/images auto nofail 0 2"
     assert entry(fstype="auto")[1] == "/dev/loop3 /srv/images auto nofail 0 2"

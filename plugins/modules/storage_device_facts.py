@@ -64,6 +64,8 @@ options:
   usage_timeout:
     description:
       - Seconds to wait, for all network filesystems together, when O(network_usage=true).
+      - Also the deadline of each pool's reads in the V(pools) subset (a C(netfs) pool on a server that does not
+        answer, an C(rbd) pool whose cluster does not); such a pool is reported V(stopped), with the reason in one line.
     type: int
     default: 5
 requirements:

@@ -379,3 +379,45 @@ def volume_env(tmp_path, quiet_runner):
     env = ManagerEnv(tmp_path, quiet_runner, VolumeManager, VOLUME_PARAMS, str(tmp_path / "images"))
     env.pool()
     return env
+
+
+# -- processes a test must not leave behind ------------------------------------------------------
+
+def _child_pids():
+    """The PIDs of this process's children, from /proc (a command or a forked reader left behind)."""
+    me = str(os.getpid())
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except (IOError, OSError):
+                continue
+            if fields[1] == me:
+                found.add(entry)
+    return found
+
+
+@pytest.fixture
+def child_pids():
+    """A function: the PIDs of this test process's children now."""
+    return _child_pids
+
+
+def _block_node(path, major, minor):
+    """A block device node at path (a pathlib path; no device behind it: only its number is read),
+    or skip where mknod is not allowed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.mknod(str(path), stat.S_IFBLK | 0o600, os.makedev(major, minor))
+    except OSError as exc:
+        pytest.skip("cannot make a block device node here: %s" % exc)
+    return str(path)
+
+
+@pytest.fixture
+def block_node():
+    """A function: block_node(path, major, minor) makes a block device node, the path as a string."""
+    return _block_node
+

@@ -10,6 +10,7 @@ __metaclass__ = type
 
 import json
 import os
+import shutil
 import subprocess
 import time
 
@@ -77,6 +78,22 @@ class Saved(object):
                 os.remove(self.path)
         else:
             self.write(self.old)
+
+
+def put_back(path, copy):
+    """Make path hold what the file copy holds (a copy saved before a reboot stage), atomically and
+    keeping path's mode; whether it held something else."""
+    with open(copy, "rb") as handle:
+        saved = handle.read()
+    with open(path, "rb") as handle:
+        now = handle.read()
+    if now == saved:
+        return False
+    with open(path + ".poolcraft-tmp", "wb") as handle:
+        handle.write(saved)
+    shutil.copymode(path, path + ".poolcraft-tmp")
+    os.rename(path + ".poolcraft-tmp", path)
+    return True
 
 
 def boot_id():

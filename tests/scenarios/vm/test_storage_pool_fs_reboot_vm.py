@@ -22,7 +22,7 @@ import pytest
 
 import harness
 from test_storage_pool_fs_vm import FSTYPE, POOL, Probe, add_volumes, assert_start, clean_up
-from guest import wait_booted
+from guest import put_back, wait_booted
 
 # No '-' in the path: systemd names its mount unit srv-fsvmpool.mount.
 TARGET = "/srv/fsvmpool"
@@ -55,16 +55,7 @@ class Stage(object):
             end = clean_up(self.probe, self.store, False, strict)
         finally:
             if os.path.isfile(original):
-                with open(original, "rb") as handle:
-                    saved = handle.read()
-                with open(FSTAB, "rb") as handle:
-                    now = handle.read()
-                if now != saved:
-                    with open(FSTAB + ".poolcraft-tmp", "wb") as handle:
-                        handle.write(saved)
-                    shutil.copymode(FSTAB, FSTAB + ".poolcraft-tmp")
-                    os.rename(FSTAB + ".poolcraft-tmp", FSTAB)
-                assert now == saved, "/etc/fstab was not what it was before the test (restored)"
+                assert not put_back(FSTAB, original), "/etc/fstab was not what it was before the test (restored)"
             shutil.rmtree(self.store["runtime_dir"], ignore_errors=True)
         assert end["config"] == "" and end["runtime"] == "", end
         return end

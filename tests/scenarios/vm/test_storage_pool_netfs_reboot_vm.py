@@ -23,7 +23,7 @@ import pytest
 
 import fingerprints
 import harness
-from guest import sh, wait_booted
+from guest import put_back, sh, wait_booted
 from test_storage_pool_netfs_vm import HOST, MIB, NfsServer, Probe, export_path, proc_mount
 
 POOL = "nfsboot"
@@ -70,16 +70,7 @@ class Stage(object):
             sh("systemctl", "disable", "nfs-server", check=False)
             self.nfs.tear_down()
             if os.path.isfile(original):
-                with open(original, "rb") as handle:
-                    saved = handle.read()
-                with open(FSTAB, "rb") as handle:
-                    now = handle.read()
-                if now != saved:
-                    with open(FSTAB + ".poolcraft-tmp", "wb") as handle:
-                        handle.write(saved)
-                    shutil.copymode(FSTAB, FSTAB + ".poolcraft-tmp")
-                    os.rename(FSTAB + ".poolcraft-tmp", FSTAB)
-                assert now == saved, "/etc/fstab was not what it was before the test (restored)"
+                assert not put_back(FSTAB, original), "/etc/fstab was not what it was before the test (restored)"
             for key in ("config_dir", "runtime_dir"):
                 shutil.rmtree(self.store[key], ignore_errors=True)
         assert sh("systemctl", "is-enabled", "nfs-server", check=False) == "disabled"

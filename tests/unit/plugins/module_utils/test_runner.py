@@ -281,26 +281,12 @@ def test_a_grandchild_that_left_the_group_does_not_hang_the_deadline(tmp_path):
                 pass
 
 
-def test_the_killed_command_is_reaped():
-    before = _children()
+def test_the_killed_command_is_reaped(child_pids):
+    before = child_pids()
     with pytest.raises(CommandTimeout):
         Runner().run(["sleep", "60"], timeout=0.3)
-    assert _children() == before
+    assert child_pids() == before
 
-
-def _children():
-    me = str(os.getpid())
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except (IOError, OSError):
-                continue
-            if fields[1] == me:
-                found.add(entry)
-    return found
 
 
 def test_a_command_within_its_deadline_runs_as_usual():
@@ -382,11 +368,11 @@ def test_call_returns_the_plain_result_of_the_child():
     assert Runner().call(lambda: None) is None
 
 
-def test_call_leaves_nothing_behind():
-    before = _children()
+def test_call_leaves_nothing_behind(child_pids):
+    before = child_pids()
     for _attempt in range(3):
         Runner().call(lambda: 1)
-    assert _children() == before
+    assert child_pids() == before
 
 
 def test_call_as_user_runs_the_function_and_its_commands_as_that_user():
@@ -453,14 +439,14 @@ def test_call_child_holds_none_of_our_files(tmp_path):
     assert targets == ["/dev/null"] * 3
 
 
-def test_call_deadline_kills_the_child_and_what_it_started(tmp_path):
+def test_call_deadline_kills_the_child_and_what_it_started(tmp_path, child_pids):
     pid_file = tmp_path / "pids"
 
     def work():
         # a command started by the child (as qemu-img would be), and the child itself: both wait
         Runner().run(["sh", "-c", "echo $$ > %s; exec sleep 60" % pid_file])
 
-    before = _children()
+    before = child_pids()
     start = time.time()
     with pytest.raises(_runner.DeadlineExceeded) as caught:
         Runner().call(work, timeout=1, what="listing /mnt/x")
@@ -474,7 +460,7 @@ def test_call_deadline_kills_the_child_and_what_it_started(tmp_path):
             break
         time.sleep(0.1)
     assert not _alive(grandchild), "the command %d the child started survived the deadline" % grandchild
-    assert _children() == before
+    assert child_pids() == before
 
 
 def test_call_deadline_kills_a_command_with_a_later_deadline_of_its_own(tmp_path):

@@ -18,7 +18,6 @@ __metaclass__ = type
 
 import dataclasses
 import os
-import stat
 
 import pytest
 
@@ -305,17 +304,9 @@ def test_volume_lookup_by_key_and_by_node(host):
     assert backend.volume_name_at(pool(), "/srv/images/disk.img") is None
 
 
-def block_node(path, major, minor):
-    """A block device node (no device behind it: only its number is read), or skip where mknod is not allowed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.mknod(str(path), stat.S_IFBLK | 0o600, os.makedev(major, minor))
-    except OSError as exc:
-        pytest.skip("cannot make a block device node here: %s" % exc)
-    return str(path)
 
 
-def test_any_name_of_a_partition_node_is_that_volume(host, tmp_path, monkeypatch):
+def test_any_name_of_a_partition_node_is_that_volume(host, tmp_path, monkeypatch, block_node):
     """A by-id or by-path link, or another node of the same device, is the partition: compared by device
     number, not by where a link leads. Nodes of the test's own stand for /dev/loop7p5 and its other names."""
     dev = tmp_path / "dev"

@@ -12,7 +12,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import stat
 
 import pytest
 
@@ -469,17 +468,9 @@ def test_wipe_needs_an_active_lv(tmp_path):
 
 # -- any name of an LV's node; permissions ------------------------------------------------------
 
-def block_node(path, major, minor):
-    """A block device node (no device behind it: only its number is read), or skip where mknod is not allowed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.mknod(str(path), stat.S_IFBLK | 0o600, os.makedev(major, minor))
-    except OSError as exc:
-        pytest.skip("cannot make a block device node here: %s" % exc)
-    return str(path)
 
 
-def test_any_name_of_an_lvs_node_is_that_volume(tmp_path):
+def test_any_name_of_an_lvs_node_is_that_volume(tmp_path, block_node):
     """/dev/mapper/VG-LV and /dev/dm-N are the LV at /dev/VG/LV: the same device number. Nodes of
     the test's own, made where /dev/VG and /dev/mapper would be; LVM's report says which are volumes."""
     vg_dir = tmp_path / "pcvm"

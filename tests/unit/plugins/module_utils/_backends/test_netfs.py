@@ -298,7 +298,7 @@ def test_systemd_reloads_the_hosts_fstab_after_a_change(tmp_path, mounted, monke
 # -- reads with a deadline ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("read", ["refresh", "list_volumes", "get_volume", "plan_stop"])
-def test_a_read_that_misses_its_deadline_names_the_server_and_leaves_no_process(tmp_path, mounted, monkeypatch, read):
+def test_a_read_that_misses_its_deadline_names_the_server_and_leaves_no_process(tmp_path, mounted, monkeypatch, read, child_pids):
     """On a dead hard mount statvfs, readdir and stat block in the kernel: here they sleep, in the child only."""
     from ansible_collections.poolcraft.storage.plugins.module_utils._backends import _file_volumes, _fs
     mounted.append(str(tmp_path))
@@ -308,7 +308,7 @@ def test_a_read_that_misses_its_deadline_names_the_server_and_leaves_no_process(
     monkeypatch.setattr(_fs, "processes_using", lambda path: time.sleep(60))
     netfs = backend(Runner(), timeout=1)
     args = {"get_volume": ("disk.qcow2",)}.get(read, ())
-    before = _children()
+    before = child_pids()
     start = time.time()
     with pytest.raises(DeadlineExceeded) as caught:
         getattr(netfs, read)(pool(str(tmp_path), host="filer7"), *args)
@@ -317,7 +317,7 @@ def test_a_read_that_misses_its_deadline_names_the_server_and_leaves_no_process(
     assert message.startswith("NFS server filer7 did not answer within 1 s (")
     assert message.endswith("on %s)" % tmp_path)
     assert "\n" not in message
-    assert _children() == before
+    assert child_pids() == before
 
 
 def test_reads_in_the_child_return_the_volumes(tmp_path, mounted):
@@ -340,20 +340,6 @@ def test_volume_data_round_trips():
     assert _netfs.volume_from_data(_netfs.volume_data(vol)) == vol
     assert _netfs.volume_from_data(_netfs.volume_data(None)) is None
 
-
-def _children():
-    me = str(os.getpid())
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except (IOError, OSError):
-                continue
-            if fields[1] == me:
-                found.add(entry)
-    return found
 
 
 # -- volumes as the owner of the target ---------------------------------------------------------

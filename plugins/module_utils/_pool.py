@@ -129,8 +129,8 @@ def _config_items(config):
     items = []
     for option, value in sorted((config or {}).items()):
         if not _CONFIG_OPTION_RE.fullmatch(option):
-            raise ValidationError("source.config", option, "a Ceph client option is a name like rbd_cache "
-                                                            "(lower case letters, digits and _)")
+            raise ValidationError("source.config", option,
+                                  "a Ceph client option is a name like rbd_cache (lower case letters, digits and _)")
         if isinstance(value, bool):
             value = "true" if value else "false"
         elif isinstance(value, (int, float)):

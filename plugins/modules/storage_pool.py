@@ -258,7 +258,7 @@ options:
       - For C(disk) pools, the partition table on O(source.device), unless the device holds it already.
       - For C(logical) pools, C(pvcreate) and C(vgcreate) (or C(vgextend) with new devices, C(vgreduce) and
         C(pvremove) with O(remove_devices=true) for devices no longer listed that hold no data), and the thin pool.
-      - C(iscsi) and C(iscsi-direct) pools have nothing to build or purge: their LUNs are the target's.
+      - C(iscsi) and C(iscsi-direct) pools have nothing to build or purge, since their LUNs are the target's.
       - Never overwrites anything that exists, unless O(overwrite=true).
     type: bool
     default: false

@@ -93,6 +93,7 @@ BROKEN_DEFINITIONS = [
      '<target><path>%s/pools/b</path></target></pool>' % W),
 ]
 
+
 def no_secret_shown(sandbox, result):
     """Whatever the call did, the CHAP secret is in none of its result and in no world-readable file."""
     if SECRET in json.dumps(result, default=repr):
@@ -190,8 +191,8 @@ def cases():
         bad.mutations("source.target", [NEW_ISCSI, NEW_DIRECT], IQNS, post_check=no_secret_shown),
         bad.mutations("source.initiator", [NEW_DIRECT, NEW_ISCSI], IQNS, post_check=no_secret_shown),
         bad.mutations("source.auth.secret", [NEW_ISCSI, NEW_DIRECT], SECRETS, post_check=no_secret_shown),
-        bad.mutations("source.auth.username", [NEW_ISCSI, NEW_DIRECT], [("newline", "a\nb", True), ("empty", "", True),
-                                                                         ("NUL", "u\x00", True)], post_check=no_secret_shown),
+        bad.mutations("source.auth.username", [NEW_ISCSI, NEW_DIRECT],
+                      [("newline", "a\nb", True), ("empty", "", True), ("NUL", "u\x00", True)], post_check=no_secret_shown),
         bad.mutations("source.auth", [NEW_ISCSI], bad.WRONG_TYPES[:5] + [("no secret", {"username": "u"}, True)],
                       post_check=no_secret_shown),
         bad.fixed("mutual CHAP without its secret", set_auth(NEW_ISCSI, mutual_username="tgt"), ["mutual"],

@@ -420,4 +420,3 @@ def _block_node(path, major, minor):
 def block_node():
     """A function: block_node(path, major, minor) makes a block device node, the path as a string."""
     return _block_node
-

@@ -288,7 +288,6 @@ def test_the_killed_command_is_reaped(child_pids):
     assert child_pids() == before
 
 
-
 def test_a_command_within_its_deadline_runs_as_usual():
     assert Runner().run(["sh", "-c", "echo out; echo err >&2"], timeout=30) == (0, "out\n", "err\n")
     with pytest.raises(CommandError) as caught:

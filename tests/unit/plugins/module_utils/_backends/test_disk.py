@@ -304,8 +304,6 @@ def test_volume_lookup_by_key_and_by_node(host):
     assert backend.volume_name_at(pool(), "/srv/images/disk.img") is None
 
 
-
-
 def test_any_name_of_a_partition_node_is_that_volume(host, tmp_path, monkeypatch, block_node):
     """A by-id or by-path link, or another node of the same device, is the partition: compared by device
     number, not by where a link leads. Nodes of the test's own stand for /dev/loop7p5 and its other names."""

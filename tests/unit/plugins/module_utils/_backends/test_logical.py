@@ -11,7 +11,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 
 import pytest
 
@@ -467,7 +466,6 @@ def test_wipe_needs_an_active_lv(tmp_path):
 
 
 # -- any name of an LV's node; permissions ------------------------------------------------------
-
 
 
 def test_any_name_of_an_lvs_node_is_that_volume(tmp_path, block_node):

@@ -341,7 +341,6 @@ def test_volume_data_round_trips():
     assert _netfs.volume_from_data(_netfs.volume_data(None)) is None
 
 
-
 # -- volumes as the owner of the target ---------------------------------------------------------
 
 def test_volumes_are_made_resized_and_deleted_as_the_target_directorys_owner(open_dir, mounted):

@@ -366,7 +366,7 @@ class PoolManager(object):
                 if count:
                     raise StorageError("pool %r still holds %d volumes; remove them before purge" % (name, count))
             delete = self.backend.plan_delete(pool)
-            actions.append(Action("delete the storage of pool %r (%s)" % (name, pool.target_path),
+            actions.append(Action("delete the storage of pool %r (%s)" % (name, pool.target_path or _joined(delete)),
                                   lambda: apply_all(delete)))
         native = self.backend.plan_autostart(pool, False)
         actions.append(Action("undefine pool %r" % name, lambda: self._undefine(pool, native)))

@@ -23,7 +23,7 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._units import hu
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import volume_to_xml
 
 # the task's own values of these options, kept in the VolumeSpec for the backend's refusals
-_GIVEN = FILE_ONLY_VOLUME_OPTIONS + ("backing_store",)
+_GIVEN = FILE_ONLY_VOLUME_OPTIONS + ("backing_store", "flatten")
 # the options that name another image: clone_from and backing_store
 _IMAGE_OPTIONS = ("clone_from", "backing_store")
 # where a volume has no path on the host, it has a URL (iscsi://host:port/iqn/lun, rbd:pool/image)
@@ -167,6 +167,21 @@ class VolumeManager(object):
         _refuse_kernel_file(path, option)
         return path
 
+    def _network_volume(self, option):
+        """The volume a {pool, name} reference names when it has no file on the host (type network: an
+        RBD image), which only a pool of its own type can clone; None for a file or a device."""
+        ref = self.params[option]
+        if ref.get("path"):
+            return None
+        pool = self._pool(ref["pool"], option + ".pool")
+        found = pool.backend.get_volume(pool.definition, ref["name"])
+        if found is None or found.type != "network":
+            return None
+        if pool.backend.pool_type != self.pool.backend.pool_type:
+            raise ValidationError(option, ref, "volume %r of pool %r is a %s image: only a %s pool can clone it"
+                                  % (ref["name"], ref["pool"], pool.backend.pool_type, pool.backend.pool_type))
+        return found
+
     def _image(self, option):
         """The image option names (clone_from or backing_store), as (path, format, header, references),
         refused unless it is a regular file or block device whose every reference (backing file, data
@@ -245,6 +260,9 @@ class VolumeManager(object):
     def _clone_source(self):
         if not self.params.get("clone_from"):
             return None
+        network = self._network_volume("clone_from")
+        if network is not None:
+            return CloneSource(path=network.path, format=network.format, capacity=network.capacity)
         path, fmt, header, refs = self._image("clone_from")
         capacity = header.capacity
         if capacity is None or fmt != header.format:
@@ -260,6 +278,9 @@ class VolumeManager(object):
     def _backing(self):
         if not self.params.get("backing_store"):
             return None
+        network = self._network_volume("backing_store")
+        if network is not None:
+            return BackingStore(path=network.path, format=network.format)
         path, fmt, _header, _refs = self._image("backing_store")
         return BackingStore(path=path, format=fmt)
 
@@ -301,6 +322,7 @@ class VolumeManager(object):
             if params.get(option) is not None and option not in backend.volume_options:
                 raise ValidationError(option, params[option], "%s pools do not take it; it is for image files"
                                       % backend.pool_type)
+        _refuse_flatten(params, backend)
         backend.refuse_volume_permissions(self._permissions)
 
     def _cluster_size(self):
@@ -329,10 +351,17 @@ class VolumeManager(object):
             if capacity < vol.capacity and not params.get("shrink"):
                 raise ValidationError("capacity", params["capacity"], "smaller than the volume (%s); set shrink: true to shrink it"
                                       % human_size(vol.capacity))
+        flatten = []
+        if params.get("flatten"):
+            _refuse_flatten(params, backend)
+            flatten = backend.plan_flatten_volume(self.pool.definition, vol)
+            actions += flatten
         perms = self._permissions
         actions += backend.plan_volume_permissions(self.pool.definition, vol, perms)
         self._after = dict(self.snapshot(), capacity=capacity if capacity is not None else vol.capacity,
                            permissions=dict(vol.permissions.as_dict(), **{k: v for k, v in perms.as_dict().items() if v is not None}))
+        if flatten:
+            self._after["backing"] = None
         return actions
 
     def _created(self, apply, option):
@@ -364,6 +393,12 @@ class VolumeManager(object):
         if self.clone_method:
             result["clone_method"] = self.clone_method
         return result
+
+
+def _refuse_flatten(params, backend):
+    """flatten where the pool type has no copy-on-write clones (plan_flatten_volume)."""
+    if params.get("flatten") and not backend.supports("plan_flatten_volume"):
+        raise ValidationError("flatten", True, "%s pools have no copy-on-write clones to flatten" % backend.pool_type)
 
 
 def _with_qemu_img_errors(action, option, volume):

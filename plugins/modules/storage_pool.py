@@ -449,6 +449,24 @@ EXAMPLES = r"""
         secret: "{{ vault_chap_secret }}"
     state: running
 
+- name: A Ceph pool of RBD images, the cephx key kept root-only beside the definition
+  poolcraft.storage.storage_pool:
+    name: ceph-vms
+    type: rbd
+    source:
+      name: vms
+      hosts:
+        - name: 192.0.2.21
+        - name: 192.0.2.22
+          port: 6789
+      auth:
+        username: libvirt
+        secret: "{{ vault_cephx_key }}"
+      config:
+        rados_osd_op_timeout: 30
+    build: true
+    state: running
+
 - name: Inventory of a pool
   poolcraft.storage.storage_pool:
     name: images

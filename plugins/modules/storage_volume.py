@@ -17,6 +17,10 @@ description:
   - In C(disk) pools a volume is a partition, named by its GPT name (C(partN) on C(dos) labels), keyed by its
     C(/dev/disk/by-partuuid) link, its format the partition type.
   - In C(logical) pools a volume is an LVM logical volume (format V(raw)); sizes are rounded up to whole extents.
+  - In C(rbd) pools a volume is an RBD image (format V(raw)) with the features current Ceph gives new images
+    (C(layering), C(exclusive-lock), C(object-map), C(fast-diff), C(deep-flatten)); its path is C(rbd:POOL/IMAGE),
+    its key C(POOL/IMAGE). An image that is open (watchers), has clones or has snapshots is not deleted; the
+    refusal names them.
   - A new volume is made under a temporary name and renamed when complete, so an interrupted
     run never leaves a half-made volume that a later run would take as done.
   - An existing volume is never converted, re-created or overwritten; only its size (grow, or shrink
@@ -45,7 +49,8 @@ options:
     type: path
   key:
     description:
-      - Select the volume by its key (for file volumes the key is the path; for LUNs their identifier).
+      - Select the volume by its key (for file volumes the key is the path; for LUNs their identifier; for C(rbd)
+        volumes C(POOL/IMAGE)).
     type: str
   state:
     description:
@@ -106,6 +111,9 @@ options:
         block device, and refer to no file outside itself that is not a volume of a defined pool (see O(allow_references)).
       - In C(logical) pools the volume is an LVM snapshot of another volume of the same pool, of a linear volume
         with O(capacity) as its copy-on-write space (required), of a thin volume a thin snapshot (no O(capacity)).
+      - In C(rbd) pools the volume is a copy-on-write clone of another rbd volume, through a protected snapshot of it
+        (C(poolcraft-clone-NAME)); O(capacity) may make it larger than its source. It lists its source as its backing
+        store. An image file cannot be a backing store there.
     type: dict
     suboptions:
       path:
@@ -132,6 +140,9 @@ options:
       - An image that refers to files outside itself is refused unless they are volumes of a defined pool; see
         O(allow_references).
       - In C(logical) pools the data is copied into a new LV with C(qemu-img convert) (RV(clone_method=copy)).
+      - In C(rbd) pools a file is converted into a new image by C(qemu-img convert) (RV(clone_method=copy)), and another
+        rbd volume is cloned copy-on-write through a protected snapshot of it (RV(clone_method=cow)), instantly; see
+        O(flatten).
       - A clone into a C(logical), C(disk) or C(rbd) pool is raw whatever the format of the source, since those
         volumes are block devices (or RBD images) of their own.
     type: dict
@@ -148,6 +159,15 @@ options:
       format:
         description: Format of the source; probed from its header when omitted.
         type: str
+  flatten:
+    description:
+      - For C(rbd) pools, with O(clone_from) naming another rbd volume, copy the source's data into the new clone
+        (RV(clone_method=copy)) so that it no longer depends on its source. Without it the clone is copy-on-write
+        (instant, RV(clone_method=cow)) and its source cannot be deleted while the clone exists.
+      - Set on an existing clone, it flattens it.
+      - Other pool types refuse it.
+    type: bool
+    default: false
   allow_references:
     description:
       - "Use an O(clone_from) or O(backing_store) image that refers to files outside itself: a backing file,
@@ -170,6 +190,8 @@ options:
       - With O(state=absent), overwrite the volume's bytes before deleting it; with O(state=wiped), overwrite
         them and keep the volume.
       - In C(logical) pools the LV must be active (the pool running).
+      - In C(rbd) pools V(zero) discards every object of the image (no client can read the old data; the OSDs free
+        the space without overwriting it), and V(random) is refused.
     type: str
     choices: [zero, random]
   permissions:
@@ -300,6 +322,31 @@ EXAMPLES = r"""
     clone_from:
       path: /srv/cloud/debian-12-generic-amd64.qcow2
     capacity: 20G
+
+- name: A cloud image converted into an RBD image of an rbd pool
+  poolcraft.storage.storage_volume:
+    pool: guests
+    name: web1-root
+    clone_from:
+      path: /srv/cloud/debian-12-generic-amd64.qcow2
+    capacity: 20G
+
+- name: An instant copy-on-write clone of it, then one flattened (independent of its source)
+  poolcraft.storage.storage_volume:
+    pool: guests
+    name: "{{ item.name }}"
+    clone_from:
+      pool: guests
+      name: web1-root
+    flatten: "{{ item.flatten }}"
+  loop:
+    - {name: web2-root, flatten: false}
+    - {name: web3-root, flatten: true}
+
+- name: An RBD image found by its path, grown
+  poolcraft.storage.storage_volume:
+    path: rbd:guests/web2-root
+    capacity: 40G
 """
 
 RETURN = r"""
@@ -405,6 +452,7 @@ def main():
             clone_from={"type": "dict", "options": _IMAGE_REF},
             allow_references={"type": "bool", "default": False},
             shrink={"type": "bool", "default": False},
+            flatten={"type": "bool", "default": False},
             wipe={"type": "str", "choices": ["zero", "random"]},
             permissions={"type": "dict", "options": PERMISSIONS_SPEC},
         ),

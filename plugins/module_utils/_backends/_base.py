@@ -33,7 +33,8 @@ FILE_ONLY_VOLUME_OPTIONS = ("preallocation", "cluster_size", "compat", "lazy_ref
 
 # The operations a pool type may have; supports() answers only for these.
 OPERATIONS = ("plan_build", "plan_start", "plan_stop", "plan_delete", "refresh", "list_volumes", "get_volume",
-              "plan_create_volume", "plan_resize_volume", "plan_delete_volume", "plan_clone_into", "plan_wipe_volume")
+              "plan_create_volume", "plan_resize_volume", "plan_delete_volume", "plan_clone_into", "plan_wipe_volume",
+              "plan_flatten_volume")
 
 
 # -- the words of volume actions: the same for every pool type -------------------------------
@@ -295,6 +296,11 @@ class PoolBackend(object):
         """Overwrite the volume with the wipe algorithm and keep it, for pool types that cannot
         delete their volumes (LUNs); refused here while it is in use."""
         self._unsupported("wiping volumes")
+
+    def plan_flatten_volume(self, pool, volume):
+        # type: (object, object) -> List[Action]
+        """Make a copy-on-write clone independent of its parent (rbd flatten); [] when it is."""
+        self._unsupported("flattening volumes")
 
     def plan_volume_permissions(self, pool, volume, permissions):
         # type: (object, object, Permissions) -> List[Action]

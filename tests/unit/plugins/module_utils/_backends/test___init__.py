@@ -126,9 +126,10 @@ def dir_pool(path, **changes):
     return PoolDef(name="d", type="dir", uuid=UUID, target_path=str(path)).with_changes(**changes)
 
 
-def test_dir_backend_supports_every_operation_but_those_of_existing_luns():
+def test_dir_backend_supports_every_operation_but_those_of_luns_and_rbd_clones():
     for operation in OPERATIONS:
-        assert DirBackend.supports(operation) == (operation not in ("plan_clone_into", "plan_wipe_volume")), operation
+        expected = operation not in ("plan_clone_into", "plan_wipe_volume", "plan_flatten_volume")
+        assert DirBackend.supports(operation) == expected, operation
 
 
 def apply(actions):

@@ -143,8 +143,9 @@ def test_planning_defaults_change_nothing_and_supports_follows_overrides():
     assert backend.plan_target(pool()) == []
     assert backend.plan_volume_permissions(pool(), None, Permissions()) == []
     assert not BlockBackend.supports("plan_build")
-    # a dir pool has every operation but the two of pool types whose volumes the pool cannot make (LUNs)
-    assert [operation for operation in OPERATIONS if not DirBackend.supports(operation)] == ["plan_clone_into", "plan_wipe_volume"]
+    # a dir pool has every operation but those of LUNs (which the pool cannot make) and of RBD clones
+    unsupported = [operation for operation in OPERATIONS if not DirBackend.supports(operation)]
+    assert unsupported == ["plan_clone_into", "plan_wipe_volume", "plan_flatten_volume"]
     with pytest.raises(ValueError):
         DirBackend.supports("build_steps")
 

@@ -80,20 +80,47 @@ class Saved(object):
             self.write(self.old)
 
 
-def put_back(path, copy):
-    """Make path hold what the file copy holds (a copy saved before a reboot stage), atomically and
-    keeping path's mode; whether it held something else."""
+FSTAB_MARKER = "# poolcraft.storage pool "
+
+
+def _apart_from_others(data, own):
+    """fstab data (bytes) as lines without the marked entries (marker and mount line) of pools other
+    than own, and those entries: the reboot stages of several test files share /etc/fstab."""
+    lines = data.decode("utf-8", "surrogateescape").split("\n")
+    kept, others, index = [], [], 0
+    while index < len(lines):
+        line = lines[index]
+        if line.startswith(FSTAB_MARKER) and line[len(FSTAB_MARKER):] != own:
+            others.extend(lines[index:index + 2])
+            index += 2
+            continue
+        kept.append(line)
+        index += 1
+    return kept, others
+
+
+def put_back(path, copy, own):
+    """Make path hold what the file copy holds (saved before a reboot stage), apart from the entries
+    of other tests' pools, which stay as they are now; atomically, keeping path's mode. Whether it
+    held something else."""
     with open(copy, "rb") as handle:
-        saved = handle.read()
+        saved, _theirs_then = _apart_from_others(handle.read(), own)
     with open(path, "rb") as handle:
-        now = handle.read()
+        now, theirs = _apart_from_others(handle.read(), own)
     if now == saved:
         return False
+    tail = [saved.pop()] if saved and saved[-1] == "" else []
     with open(path + ".poolcraft-tmp", "wb") as handle:
-        handle.write(saved)
+        handle.write("\n".join(saved + theirs + tail).encode("utf-8", "surrogateescape"))
     shutil.copymode(path, path + ".poolcraft-tmp")
     os.rename(path + ".poolcraft-tmp", path)
     return True
+
+
+def same_apart_from_others(path, copy, own):
+    """Whether path holds what copy holds, apart from the entries of other tests' pools."""
+    with open(path, "rb") as now, open(copy, "rb") as saved:
+        return _apart_from_others(now.read(), own)[0] == _apart_from_others(saved.read(), own)[0]
 
 
 def boot_id():

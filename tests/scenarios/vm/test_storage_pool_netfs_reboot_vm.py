@@ -23,7 +23,7 @@ import pytest
 
 import fingerprints
 import harness
-from guest import put_back, sh, wait_booted
+from guest import put_back, same_apart_from_others, sh, wait_booted
 from test_storage_pool_netfs_vm import HOST, MIB, NfsServer, Probe, export_path, proc_mount
 
 POOL = "nfsboot"
@@ -70,7 +70,7 @@ class Stage(object):
             sh("systemctl", "disable", "nfs-server", check=False)
             self.nfs.tear_down()
             if os.path.isfile(original):
-                assert not put_back(FSTAB, original), "/etc/fstab was not what it was before the test (restored)"
+                assert not put_back(FSTAB, original, POOL), "/etc/fstab was not what it was before the test (restored)"
             for key in ("config_dir", "runtime_dir"):
                 shutil.rmtree(self.store[key], ignore_errors=True)
         assert sh("systemctl", "is-enabled", "nfs-server", check=False) == "disabled"
@@ -136,8 +136,7 @@ def test_netfs_autostart_after_first_reboot(persist, persistent_store):
         # autostart off: the entry goes, /etc/fstab is what it was, the pool still runs
         real = probe.converge(autostart=False)
         assert real.actions == ["disable autostart of pool '%s' (remove the entry in /etc/fstab)" % POOL]
-        with open(FSTAB, "rb") as now, open(persist.file("fstab"), "rb") as saved:
-            assert now.read() == saved.read()
+        assert same_apart_from_others(FSTAB, persist.file("fstab"), POOL), "/etc/fstab is not what it was"
         assert real["pool"]["state"] == "running" and not real["pool"]["autostart"]
         # stopped before the reboot: with no entry, systemd would not order its unmount before the
         # server's stop, and the shutdown would wait 90 s for it (an export of the host's own only)

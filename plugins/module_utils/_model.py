@@ -77,6 +77,41 @@ class Host:
 
 
 @dataclass(frozen=True)
+class PciAddress:
+    """A PCI device's address (an HBA's, under which its SCSI host is found)."""
+    domain: int = 0
+    bus: int = 0
+    slot: int = 0
+    function: int = 0
+
+    def __str__(self):
+        return "%04x:%02x:%02x.%x" % (self.domain, self.bus, self.slot, self.function)
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """The SCSI host of a scsi pool (libvirt's <adapter>): type "scsi_host", by name (hostN) or by the
+    PCI address of its parent and its unique_id (stable across reboots where hostN is not); or type
+    "fc_host", by WWNN and WWPN, optionally under a parent (hostN) and managed (created on start and
+    deleted on stop as an NPIV vHBA)."""
+    type: str
+    name: Optional[str] = None
+    parent_address: Optional[PciAddress] = None
+    unique_id: Optional[int] = None
+    wwnn: Optional[str] = None
+    wwpn: Optional[str] = None
+    parent: Optional[str] = None
+    managed: Optional[bool] = None
+
+    def as_dict(self):
+        address = self.parent_address
+        return {"type": self.type, "name": self.name, "unique_id": self.unique_id,
+                "parent_address": None if address is None else {
+                    "domain": address.domain, "bus": address.bus, "slot": address.slot, "function": address.function},
+                "wwnn": self.wwnn, "wwpn": self.wwpn, "parent": self.parent, "managed": self.managed}
+
+
+@dataclass(frozen=True)
 class PoolSource:
     """What a pool is made from; each pool type uses the fields it needs."""
     devices: tuple = ()
@@ -92,6 +127,9 @@ class PoolSource:
     hosts: tuple = ()                 # Host()s: Ceph monitors
     namespace: Optional[str] = None   # an RBD namespace in the Ceph pool (source.name)
     config: tuple = ()                # (option, value) pairs for the client (libvirt's rbd:config_opts)
+    adapter: Optional[Adapter] = None  # a scsi pool's SCSI host
+    wwids: tuple = ()                 # an mpath pool's maps, selected by WWID
+    aliases: tuple = ()               # ... and by alias (/dev/mapper/ALIAS)
 
     def is_empty(self):
         return self == PoolSource()
@@ -102,7 +140,7 @@ class PoolSource:
 
 
 SOURCE_FIELDS = ("devices", "host", "port", "dir", "name", "format", "protocol_version", "target", "initiator", "auth",
-                 "hosts", "namespace", "config")
+                 "hosts", "namespace", "config", "adapter", "wwids", "aliases")
 
 
 @dataclass(frozen=True)
@@ -134,6 +172,18 @@ class BackingStore:
 
 
 @dataclass(frozen=True)
+class MapPath:
+    """One path of a multipath map: its device (sdb), its SCSI address (H:C:T:L), its state as the
+    kernel has it (active, failed, ...) and the priority group it is in (1 is the first)."""
+    device: str
+    hctl: Optional[str]
+    state: str
+    group: int
+    group_state: Optional[str] = None  # the group's: active, enabled, disabled
+    priority: Optional[int] = None
+
+
+@dataclass(frozen=True)
 class VolumeDef:
     """A volume as found (or as it will be): sizes in bytes."""
     name: str
@@ -145,6 +195,11 @@ class VolumeDef:
     type: str = "file"
     backing: List[BackingStore] = field(default_factory=list)
     permissions: Permissions = field(default_factory=Permissions)
+    # SAN volumes: a LUN that is a path of a multipath map names the map (never write to it);
+    # a map lists its paths (MapPath) and its state ("active", or "degraded" with no active path)
+    multipath_map: Optional[str] = None
+    paths: tuple = ()
+    map_state: Optional[str] = None
 
 
 # -- what backends find and are asked to make ------------------------------------------
@@ -183,6 +238,7 @@ class VolumeSpec:
     backing: Optional[BackingStore] = None
     clone: Optional[CloneSource] = None
     permissions: Permissions = field(default_factory=Permissions)
+    features: Optional[tuple] = None  # RBD image features; None: the pool type's default
     # the task's own values of these options, so that a refusal names them as the task wrote them
     given: Dict[str, object] = field(default_factory=dict, compare=False)
 

@@ -15,7 +15,7 @@ from ansible_collections.poolcraft.storage.plugins.module_utils import _inputs
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import backend_for
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._host import _perms
-from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action, Auth, Host, PoolDef, PoolSource, ThinPool
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action, Adapter, Auth, Host, PciAddress, PoolDef, PoolSource, ThinPool
 from ansible_collections.poolcraft.storage.plugins.module_utils._units import parse_size
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import pool_to_xml
 
@@ -98,6 +98,9 @@ def _validate_network_source(source):
     _inputs.iscsi_name(source.get("target"), "source.target")
     _inputs.iscsi_name(source.get("initiator"), "source.initiator")
     _validate_ceph_source(source)
+    _adapter_from_params(source.get("adapter"))
+    _map_selection(source.get("wwids"), "source.wwids")
+    _map_selection(source.get("aliases"), "source.aliases")
     auth = source.get("auth")
     if auth is None:
         return
@@ -137,6 +140,70 @@ def _config_items(config):
             value = str(value)
         items.append((option, _inputs.text(_inputs.not_empty(value, "source.config." + option), "source.config." + option)))
     return tuple(items)
+
+
+_SCSI_HOST_RE = re.compile(r"(scsi_)?host[0-9]{1,6}")
+_WWN_RE = re.compile(r"(0x)?[0-9a-fA-F]{16}")
+_PCI_LIMITS = (("domain", 0xFFFF), ("bus", 0xFF), ("slot", 0x1F), ("function", 0x7))
+
+
+def _adapter_from_params(adapter):
+    """source.adapter as an Adapter, its shape checked: which fields go with which type."""
+    if adapter is None:
+        return None
+    kind = adapter.get("type")
+    given = sorted(key for key, value in adapter.items() if value is not None and key != "type")
+    allowed = {"scsi_host": ("name", "parent_address", "unique_id"),
+               "fc_host": ("wwnn", "wwpn", "parent", "managed")}[kind]
+    for key in given:
+        if key not in allowed:
+            raise ValidationError("source.adapter.%s" % key, adapter[key], "an adapter of type %s takes %s"
+                                  % (kind, ", ".join("source.adapter." + name for name in allowed)))
+    for key in ("name", "parent"):
+        if adapter.get(key) is not None and not _SCSI_HOST_RE.fullmatch(adapter[key]):
+            raise ValidationError("source.adapter." + key, adapter[key], "a SCSI host's name, such as host3")
+    if kind == "scsi_host":
+        if (adapter.get("name") is None) == (adapter.get("parent_address") is None):
+            raise ValidationError("source.adapter", adapter.get("name"), "give one of source.adapter.name (hostN) "
+                                  "and source.adapter.parent_address (with source.adapter.unique_id)")
+        if adapter.get("unique_id") is not None and adapter.get("parent_address") is None:
+            raise ValidationError("source.adapter.unique_id", adapter["unique_id"], "goes with source.adapter.parent_address")
+        if adapter.get("unique_id") is not None and not 0 <= adapter["unique_id"] <= 0xFFFFFFFF:
+            raise ValidationError("source.adapter.unique_id", adapter["unique_id"], "a number from 0 to 4294967295")
+        address = adapter.get("parent_address")
+        if address is not None:
+            for part, most in _PCI_LIMITS:
+                value = address.get(part)
+                if value is None or not 0 <= value <= most:
+                    raise ValidationError("source.adapter.parent_address." + part, value, "a number from 0 to 0x%x" % most)
+            address = PciAddress(**dict((part, address[part]) for part, _most in _PCI_LIMITS))
+        return Adapter(type=kind, name=adapter.get("name"), parent_address=address, unique_id=adapter.get("unique_id"))
+    for key in ("wwnn", "wwpn"):
+        value = adapter.get(key)
+        if value is None or not _WWN_RE.fullmatch(value):
+            raise ValidationError("source.adapter." + key, value, "required for an fc_host adapter: 16 hex digits, "
+                                  "such as 20000000c9831b4b")
+    return Adapter(type=kind, wwnn=_wwn(adapter["wwnn"]), wwpn=_wwn(adapter["wwpn"]), parent=adapter.get("parent"),
+                   managed=adapter.get("managed"))
+
+
+def _wwn(value):
+    return value.lower()[2:] if value.lower().startswith("0x") else value.lower()
+
+
+def _map_selection(values, option):
+    """source.wwids or source.aliases: distinct, non-empty names with no slash."""
+    if values is None:
+        return ()
+    if not values:
+        raise ValidationError(option, values, "an empty list; leave the option out")
+    for value in values:
+        _inputs.text(_inputs.not_empty(value, option), option)
+        if "/" in value or value != value.strip():
+            raise ValidationError(option, value, "a multipath map's name, without a slash or spaces around it")
+    if len(set(values)) != len(values):
+        raise ValidationError(option, values, "names the same map twice")
+    return tuple(values)
 
 
 def _auth_from_params(auth, auth_type):
@@ -206,6 +273,12 @@ def _source_info(source):
         info["config"] = dict(source.config)
     if source.auth is not None:
         info["auth"] = source.auth.as_dict()
+    if source.adapter is not None:
+        info["adapter"] = source.adapter.as_dict()
+    if source.wwids:
+        info["wwids"] = list(source.wwids)
+    if source.aliases:
+        info["aliases"] = list(source.aliases)
     return info
 
 
@@ -214,10 +287,18 @@ def _thin_pool_info(thin_pool):
 
 
 def volume_info(vol):
-    return {"name": vol.name, "key": vol.key, "path": vol.path, "type": vol.type, "format": vol.format,
+    info = {"name": vol.name, "key": vol.key, "path": vol.path, "type": vol.type, "format": vol.format,
             "capacity": vol.capacity, "allocation": vol.allocation,
             "backing_chain": [{"path": b.path, "format": b.format} for b in vol.backing],
             "permissions": vol.permissions.as_dict()}
+    # SAN volumes only, so the other types' results stay as they were
+    if vol.multipath_map is not None:
+        info["multipath_map"] = vol.multipath_map
+    if vol.map_state is not None:
+        info["map_state"] = vol.map_state
+        info["paths"] = [{"device": path.device, "hctl": path.hctl, "state": path.state, "group": path.group,
+                          "group_state": path.group_state, "priority": path.priority} for path in vol.paths]
+    return info
 
 
 def summary(pool, state, persistent, autostart):
@@ -246,7 +327,8 @@ class PoolManager(object):
         # task-wide settings a backend may need beyond the definition
         self.settings = {"fstab": _fstab_path(params.get("fstab")),  # "" is refused: it is not the host's fstab
                          "remove_devices": bool(params.get("remove_devices")),
-                         "force": bool(params.get("force"))}
+                         "force": bool(params.get("force")),
+                         "purge_volumes": bool(params.get("purge_volumes"))}
         self.backend = None
         self.stored = None
         self._after = None
@@ -333,7 +415,10 @@ class PoolManager(object):
                           initiator=given.get("initiator"), auth=_auth_from_params(given.get("auth"), self.backend.auth_type),
                           hosts=tuple(Host(name=server["name"], port=server.get("port")) for server in given.get("hosts") or ()),
                           namespace=given.get("namespace"),
-                          config=_config_items(given.get("config")))
+                          config=_config_items(given.get("config")),
+                          adapter=_adapter_from_params(given.get("adapter")),
+                          wwids=_map_selection(given.get("wwids"), "source.wwids"),
+                          aliases=_map_selection(given.get("aliases"), "source.aliases"))
 
     # -- planning ------------------------------------------------------------
 

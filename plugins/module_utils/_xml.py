@@ -12,7 +12,8 @@ import traceback
 import uuid as uuidlib
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
-from ansible_collections.poolcraft.storage.plugins.module_utils._model import Auth, Host, Permissions, PoolDef, PoolSource, ThinPool
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import (Adapter, Auth, Host, PciAddress, Permissions, PoolDef,
+                                                                              PoolSource, ThinPool)
 
 # libvirt keeps fs/netfs mount options in its own namespace, and rbd client options in another
 FS_NS = "http://libvirt.org/schemas/storagepool/fs/1.0"
@@ -76,7 +77,7 @@ def pool_to_xml(pool, status=None):
         nsmap["fs"] = FS_NS
     if pool.source.config:
         nsmap["rbd"] = RBD_NS
-    if pool.thin_pool or pool.source.namespace:
+    if pool.thin_pool or pool.source.namespace or pool.source.wwids or pool.source.aliases:
         nsmap["poolcraft"] = POOLCRAFT_NS
     root = etree.Element("pool", type=pool.type, nsmap=nsmap or None)
     _sub(root, "name", pool.name)
@@ -100,6 +101,8 @@ def pool_to_xml(pool, status=None):
         _sub(source, "device", path=pool.source.target)  # libvirt keeps the target's IQN here
     if pool.source.dir:
         _sub(source, "dir", path=pool.source.dir)
+    if pool.source.adapter:
+        _adapter_xml(source, pool.source.adapter)
     if pool.source.name:
         _sub(source, "name", pool.source.name)
     if pool.source.format:
@@ -126,6 +129,13 @@ def pool_to_xml(pool, status=None):
         # libvirt has no RBD namespaces: ours, as the thin pool (such a definition does not validate
         # against libvirt's schema, and libvirt would use the whole Ceph pool)
         _sub(root, "{%s}rbd_namespace" % POOLCRAFT_NS, name=pool.source.namespace)
+    if pool.source.wwids or pool.source.aliases:
+        # libvirt's mpath pools take every map; the selection is ours
+        maps = _sub(root, "{%s}maps" % POOLCRAFT_NS)
+        for wwid in pool.source.wwids:
+            _sub(maps, "{%s}map" % POOLCRAFT_NS, wwid=wwid)
+        for alias in pool.source.aliases:
+            _sub(maps, "{%s}map" % POOLCRAFT_NS, alias=alias)
     if pool.thin_pool:
         thin = _sub(root, "{%s}thin_pool" % POOLCRAFT_NS, name=pool.thin_pool.name)
         if pool.thin_pool.size is not None:
@@ -136,6 +146,22 @@ def pool_to_xml(pool, status=None):
 def secret_usage(pool_name):
     """The name of a pool's secret, as its definition refers to it (libvirt's <secret usage=>)."""
     return "poolcraft-pool/%s" % pool_name
+
+
+def _adapter_xml(source, adapter):
+    node = _sub(source, "adapter", type=adapter.type)
+    for name in ("name", "parent", "wwnn", "wwpn"):
+        if getattr(adapter, name):
+            node.set(name, getattr(adapter, name))
+    if adapter.managed is not None:
+        node.set("managed", "yes" if adapter.managed else "no")
+    if adapter.parent_address is not None or adapter.unique_id is not None:
+        parent = _sub(node, "parentaddr")
+        if adapter.unique_id is not None:
+            parent.set("unique_id", str(adapter.unique_id))
+        address = adapter.parent_address or PciAddress()
+        _sub(parent, "address", domain="0x%04x" % address.domain, bus="0x%02x" % address.bus,
+             slot="0x%02x" % address.slot, function="0x%x" % address.function)
 
 
 def _auth_xml(source, pool):
@@ -226,6 +252,47 @@ def _config_from(root):
     return options
 
 
+_ADAPTER_TYPES = ("scsi_host", "fc_host")
+_HEX_OR_DECIMAL = re.compile(r"^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$")
+
+
+def _number_from(text, what):
+    if text is None or not _HEX_OR_DECIMAL.match(text.strip()):
+        raise ValueError("has a malformed source/adapter %s %r: a number, such as 0x1f" % (what, text))
+    return int(text.strip(), 0)
+
+
+def _adapter_from(src):
+    node = src.find("adapter")
+    if node is None:
+        return None
+    kind = node.get("type") or ("fc_host" if node.get("wwnn") else "scsi_host")  # libvirt's default
+    if kind not in _ADAPTER_TYPES:
+        raise ValueError("has a source/adapter of type %r: scsi_host or fc_host" % kind)
+    managed = node.get("managed")
+    if managed not in (None, "yes", "no"):
+        raise ValueError("has a source/adapter managed=%r: yes or no" % managed)
+    parent = node.find("parentaddr")
+    address = unique_id = None
+    if parent is not None:
+        unique_id = _number_from(parent.get("unique_id"), "unique_id") if parent.get("unique_id") is not None else None
+        found = parent.find("address")
+        if found is None:
+            raise ValueError("has a source/adapter/parentaddr without an address")
+        address = PciAddress(*(_number_from(found.get(part), part) for part in ("domain", "bus", "slot", "function")))
+    return Adapter(type=kind, name=node.get("name"), parent_address=address, unique_id=unique_id,
+                   wwnn=node.get("wwnn"), wwpn=node.get("wwpn"), parent=node.get("parent"),
+                   managed=None if managed is None else managed == "yes")
+
+
+def _maps_from(root):
+    maps = root.findall("{%s}maps/{%s}map" % (POOLCRAFT_NS, POOLCRAFT_NS))
+    if any(bool(node.get("wwid")) == bool(node.get("alias")) for node in maps):
+        raise ValueError("has a poolcraft:map with neither or both of wwid and alias")
+    return (tuple(node.get("wwid") for node in maps if node.get("wwid")),
+            tuple(node.get("alias") for node in maps if node.get("alias")))
+
+
 def _host_from(node):
     port = node.get("port")
     if not node.get("name"):
@@ -261,6 +328,7 @@ def _source_from(src, root):
     if not several and len(hosts) > 1:
         raise ValueError("has more than one source/host")
     first = hosts[0] if hosts and not several else Host(name=None)
+    wwids, aliases = _maps_from(root)
     return PoolSource(
         devices=devices,
         host=first.name,
@@ -274,7 +342,10 @@ def _source_from(src, root):
         protocol_version=_attribute(src, "protocol", "ver"),
         target=target,
         initiator=_attribute(src, "initiator/iqn", "name"),
-        auth=_auth_from(src))
+        auth=_auth_from(src),
+        adapter=_adapter_from(src),
+        wwids=wwids,
+        aliases=aliases)
 
 
 def _mount_options_from(root):

@@ -51,7 +51,7 @@ options:
     description:
       - Pool type. Required to define a new pool; an existing pool's type cannot be changed.
     type: str
-    choices: [dir, disk, fs, iscsi, iscsi-direct, logical, netfs, rbd]
+    choices: [dir, disk, fs, iscsi, iscsi-direct, logical, mpath, netfs, rbd, scsi]
   target:
     description:
       - Where the pool's volumes appear on the host.
@@ -192,6 +192,77 @@ options:
           mutual_secret:
             description: The secret the target proves itself with, for mutual CHAP.
             type: str
+      adapter:
+        description:
+          - For C(scsi) pools, the SCSI host whose LUNs are the pool's volumes, kept in libvirt's C(<adapter>).
+          - With O(source.adapter.type=scsi_host), give either O(source.adapter.name) (V(host3); the number may
+            change across reboots) or O(source.adapter.parent_address) with O(source.adapter.unique_id), which stay.
+          - With O(source.adapter.type=fc_host), an FC HBA port or an NPIV vHBA named by its WWNN and WWPN.
+        type: dict
+        suboptions:
+          type:
+            description: V(scsi_host) for any SCSI host, V(fc_host) for a Fibre Channel port or vHBA.
+            type: str
+            required: true
+            choices: [scsi_host, fc_host]
+          name:
+            description: The SCSI host's name, V(hostN) (or libvirt's V(scsi_hostN)).
+            type: str
+          parent_address:
+            description:
+              - The PCI address of the HBA the SCSI host hangs under, as numbers (YAML takes hex such as V(0x1f)).
+            type: dict
+            suboptions:
+              domain:
+                description: The PCI domain, 0 to 0xffff.
+                type: int
+                required: true
+              bus:
+                description: The PCI bus, 0 to 0xff.
+                type: int
+                required: true
+              slot:
+                description: The PCI slot, 0 to 0x1f.
+                type: int
+                required: true
+              function:
+                description: The PCI function, 0 to 7.
+                type: int
+                required: true
+          unique_id:
+            description:
+              - The C(unique_id) of the SCSI host under O(source.adapter.parent_address), for an HBA with several
+                hosts (sysfs C(/sys/class/scsi_host/hostN/unique_id)).
+            type: int
+          wwnn:
+            description: For V(fc_host), the port's or vHBA's World Wide Node Name, 16 hex digits.
+            type: str
+          wwpn:
+            description: For V(fc_host), the port's or vHBA's World Wide Port Name, 16 hex digits.
+            type: str
+          parent:
+            description:
+              - For V(fc_host), the SCSI host of the physical FC port (V(hostN)) a managed vHBA is created on. Left
+                out, the first port that can create vports is used.
+            type: str
+          managed:
+            description:
+              - For V(fc_host), V(true) when the pool owns the vHBA - starting the pool creates it on
+                O(source.adapter.parent) (C(vport_create)) and stopping deletes it; V(false) or left out, the vHBA
+                must exist and is never deleted.
+            type: bool
+      wwids:
+        description:
+          - For C(mpath) pools, the multipath maps to hold, by WWID. With neither this nor O(source.aliases), the
+            pool holds every map, as libvirt's does. Kept in poolcraft's XML namespace.
+        type: list
+        elements: str
+      aliases:
+        description:
+          - For C(mpath) pools, maps to hold by alias, their name under C(/dev/mapper) (V(mpatha), or a name from
+            C(multipath.conf)). Kept in poolcraft's XML namespace.
+        type: list
+        elements: str
   mount_options:
     description:
       - Mount options of C(fs) and C(netfs) pools, kept in the definition as libvirt keeps them (its C(fs:mount_opts)).
@@ -288,6 +359,13 @@ options:
       - A pool that still holds volumes is refused, with their number in the message.
       - For C(disk) pools, erase the partition table, once the pool has no partition left.
       - For C(logical) pools, C(vgremove) and C(pvremove) of its devices (and the pool's thin pool first).
+    type: bool
+    default: false
+  purge_volumes:
+    description:
+      - With O(purge=true), delete the storage even though it still holds volumes. For C(rbd) pools, the Ceph pool
+        is deleted with its images, and the action names how many.
+      - Without it, purge of a pool that holds volumes is refused, naming their number.
     type: bool
     default: false
   list_volumes:
@@ -630,6 +708,23 @@ def main():
                     "mutual_username": {"type": "str"},
                     "mutual_secret": {"type": "str", "no_log": True},
                 }},
+                "adapter": {"type": "dict", "options": {
+                    "type": {"type": "str", "required": True, "choices": ["scsi_host", "fc_host"]},
+                    "name": {"type": "str"},
+                    "parent_address": {"type": "dict", "options": {
+                        "domain": {"type": "int", "required": True},
+                        "bus": {"type": "int", "required": True},
+                        "slot": {"type": "int", "required": True},
+                        "function": {"type": "int", "required": True},
+                    }},
+                    "unique_id": {"type": "int"},
+                    "wwnn": {"type": "str"},
+                    "wwpn": {"type": "str"},
+                    "parent": {"type": "str"},
+                    "managed": {"type": "bool"},
+                }},
+                "wwids": {"type": "list", "elements": "str"},
+                "aliases": {"type": "list", "elements": "str"},
             }},
             thin_pool={"type": "dict", "options": {
                 "name": {"type": "str", "required": True},
@@ -645,6 +740,7 @@ def main():
             autostart={"type": "bool"},
             persistent={"type": "bool"},
             purge={"type": "bool", "default": False},
+            purge_volumes={"type": "bool", "default": False},
             list_volumes={"type": "bool", "default": False},
         ),
         required_one_of=[("name", "uuid")],

@@ -419,6 +419,27 @@ volume:
       type: dict
       returned: when present
       sample: {"mode": "0600", "owner": 64055, "group": 64055, "label": null}
+    multipath_map:
+      description:
+        - In C(scsi) pools, for a LUN that is a path of a multipath map, the map's name (under C(/dev/mapper)).
+          Such a LUN is never written to; use the map (an C(mpath) pool's volume) instead.
+      type: str
+      returned: in scsi pools, for a LUN that is a multipath path
+      sample: mpatha
+    map_state:
+      description: In C(mpath) pools, V(active) while the map has an active path, else V(degraded).
+      type: str
+      returned: in mpath pools
+      sample: active
+    paths:
+      description:
+        - In C(mpath) pools, every path of the map with its C(device) (V(sdb)), C(hctl) (its SCSI address),
+          C(state) (V(active), V(failed), ...), C(group) (its priority group, 1 first), C(group_state) and
+          C(priority).
+      type: list
+      elements: dict
+      returned: in mpath pools
+      sample: [{"device": "sdb", "hctl": "2:0:0:0", "state": "active", "group": 1, "group_state": "active", "priority": 1}]
     xml:
       description: The volume in libvirt's volume XML format.
       type: str

@@ -24,8 +24,10 @@ BACKENDS = {
     "iscsi": ("_iscsi", "IscsiBackend"),
     "iscsi-direct": ("_iscsi_direct", "IscsiDirectBackend"),
     "logical": ("_logical", "LogicalBackend"),
+    "mpath": ("_mpath", "MpathBackend"),
     "netfs": ("_netfs", "NetfsBackend"),
     "rbd": ("_rbd", "RbdBackend"),
+    "scsi": ("_scsi", "ScsiBackend"),
 }
 
 POOL_TYPES = tuple(sorted(BACKENDS))
@@ -34,7 +36,7 @@ if False:  # pylint: disable=using-constant-test
     # Never run. AnsiballZ packs only the module_utils it finds in import statements, and
     # importlib's are not statements: these lines put every backend into the payload.
     # pylint: disable-next=unused-import
-    from ansible_collections.poolcraft.storage.plugins.module_utils._backends import _dir, _disk, _fs, _iscsi, _iscsi_direct, _logical, _netfs, _rbd
+    from ansible_collections.poolcraft.storage.plugins.module_utils._backends import _dir, _disk, _fs, _iscsi, _iscsi_direct, _logical, _mpath, _netfs, _rbd, _scsi
 
 
 def backend_class(pool_type):

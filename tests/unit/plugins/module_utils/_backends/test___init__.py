@@ -33,7 +33,7 @@ def test_backend_for_dir(quiet_runner):
 
 def test_the_registry_is_a_literal_alphabetical_dict_and_the_types_follow_it():
     assert list(BACKENDS) == sorted(BACKENDS)
-    assert POOL_TYPES == tuple(BACKENDS) == ("dir", "disk", "fs", "iscsi", "iscsi-direct", "logical", "netfs", "rbd")
+    assert POOL_TYPES == tuple(BACKENDS) == ("dir", "disk", "fs", "iscsi", "iscsi-direct", "logical", "mpath", "netfs", "rbd", "scsi")
     for module_name, class_name in BACKENDS.values():
         assert module_name.startswith("_") and class_name.endswith("Backend")
 
@@ -63,7 +63,7 @@ def test_backend_for_unknown_type(pool_type, quiet_runner):
         backend_for(pool_type, quiet_runner)
     message = str(caught.value)
     assert message.startswith("type=%r: unknown pool type" % (pool_type,))
-    assert message.endswith("known: dir, disk, fs, iscsi, iscsi-direct, logical, netfs, rbd")
+    assert message.endswith("known: dir, disk, fs, iscsi, iscsi-direct, logical, mpath, netfs, rbd, scsi")
     assert "\n" not in message
     assert caught.value.option == "type"
 

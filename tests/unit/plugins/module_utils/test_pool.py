@@ -546,3 +546,53 @@ def test_a_missing_device_or_an_image_file_may_be_named(env, tmp_path):
 @pytest.mark.parametrize("options", [["['a']"], ["{'a': 1}"], [""], ["a b"]])
 def test_bad_mount_options(env, options):
     refused_option(env, "mount_options", mount_options=options)
+
+
+# -- SAN sources: the shape of source.adapter and of the map selection ---------
+
+def adapter(**given):
+    full = {"type": "scsi_host", "name": None, "parent_address": None, "unique_id": None, "wwnn": None,
+            "wwpn": None, "parent": None, "managed": None}
+    full.update(given)
+    return full
+
+
+@pytest.mark.parametrize("given, option, words", [
+    (adapter(), "source.adapter", "give one of source.adapter.name"),
+    (adapter(name="host1", parent_address={"domain": 0, "bus": 0, "slot": 1, "function": 0}), "source.adapter",
+     "give one of"),
+    (adapter(name="sda"), "source.adapter.name", "a SCSI host's name"),
+    (adapter(name="host1", wwnn="20000000c9831b4b"), "source.adapter.wwnn", "an adapter of type scsi_host takes"),
+    (adapter(name="host1", unique_id=3), "source.adapter.unique_id", "goes with source.adapter.parent_address"),
+    (adapter(parent_address={"domain": 0, "bus": 0, "slot": 32, "function": 0}), "source.adapter.parent_address.slot",
+     "from 0 to 0x1f"),
+    (adapter(type="fc_host", wwnn="20000000c9831b4b"), "source.adapter.wwpn", "16 hex digits"),
+    (adapter(type="fc_host", wwnn="2000", wwpn="10000000c9831b4b"), "source.adapter.wwnn", "16 hex digits"),
+    (adapter(type="fc_host", wwnn="20000000c9831b4b", wwpn="10000000c9831b4b", name="host2"), "source.adapter.name",
+     "an adapter of type fc_host takes"),
+    (adapter(type="fc_host", wwnn="20000000c9831b4b", wwpn="10000000c9831b4b", parent="eth0"), "source.adapter.parent",
+     "a SCSI host's name"),
+])
+def test_a_bad_adapter_is_refused_naming_the_option(env, given, option, words):
+    caught = refused_option(env, option, source={"adapter": given})
+    assert words in str(caught)
+    assert env.stored() is None
+
+
+@pytest.mark.parametrize("given, words", [
+    ([], "an empty list"), (["a/b"], "without a slash"), ([" mpatha"], "without a slash or spaces"),
+    (["mpatha", "mpatha"], "the same map twice"), ([""], "empty"),
+])
+@pytest.mark.parametrize("option", ["wwids", "aliases"])
+def test_a_bad_map_selection_is_refused_naming_the_option(env, option, given, words):
+    caught = refused_option(env, "source." + option, source={option: given})
+    assert words in str(caught)
+
+
+def test_adapter_params_become_the_model():
+    from ansible_collections.poolcraft.storage.plugins.module_utils._model import Adapter, PciAddress
+    from ansible_collections.poolcraft.storage.plugins.module_utils._pool import _adapter_from_params
+    assert _adapter_from_params(adapter(parent_address={"domain": 0, "bus": 0x3b, "slot": 0, "function": 1}, unique_id=7)) \
+        == Adapter(type="scsi_host", parent_address=PciAddress(0, 0x3b, 0, 1), unique_id=7)
+    assert _adapter_from_params(adapter(type="fc_host", wwnn="0x20000000C9831B4B", wwpn="10000000c9831b4b", managed=True)) \
+        == Adapter(type="fc_host", wwnn="20000000c9831b4b", wwpn="10000000c9831b4b", managed=True)

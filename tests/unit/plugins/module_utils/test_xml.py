@@ -11,7 +11,7 @@ import pytest
 from ansible_collections.poolcraft.storage.plugins.module_utils import _xml
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
 from ansible_collections.poolcraft.storage.plugins.module_utils._model import (
-    Auth, BackingStore, Host, Permissions, PoolDef, PoolSource, PoolStatus, ThinPool, VolumeDef)
+    Adapter, Auth, BackingStore, Host, PciAddress, Permissions, PoolDef, PoolSource, PoolStatus, ThinPool, VolumeDef)
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import POOLCRAFT_NS, pool_from_xml, pool_to_xml, volume_to_xml
 
 etree = pytest.importorskip("lxml.etree")
@@ -43,6 +43,15 @@ POOLS = {
     "rbd": PoolDef(name="ceph", type="rbd", uuid=UUID,
                    source=PoolSource(name="vms", hosts=(Host("192.0.2.1", 6789), Host("mon2.example.com")),
                                      auth=Auth(username="libvirt", type="ceph"), config=(("rbd_cache", "true"),))),
+    "scsi-host": PoolDef(name="hba0", type="scsi", uuid=UUID, target_path="/dev/disk/by-path",
+                         source=PoolSource(adapter=Adapter(type="scsi_host", name="host3"))),
+    "scsi-parentaddr": PoolDef(name="hba1", type="scsi", uuid=UUID, target_path="/dev/disk/by-id",
+                               source=PoolSource(adapter=Adapter(type="scsi_host", parent_address=PciAddress(0, 0x3b, 0x1f, 2),
+                                                                 unique_id=5))),
+    "fc-host": PoolDef(name="vhba", type="scsi", uuid=UUID, target_path="/dev/disk/by-path",
+                       source=PoolSource(adapter=Adapter(type="fc_host", wwnn="20000000c9831b4b", wwpn="10000000c9831b4b",
+                                                         parent="host5", managed=True))),
+    "mpath-all": PoolDef(name="maps", type="mpath", uuid=UUID, target_path="/dev/mapper"),
     "unicode-name": PoolDef(name=u"b\u00fccher", type="dir", uuid=UUID, target_path=u"/srv/b\u00fccher"),
 }
 
@@ -93,6 +102,55 @@ def test_an_rbd_namespace_is_ours_and_round_trips():
     text = pool_to_xml(pool)
     assert etree.fromstring(text.encode("utf-8")).find("{%s}rbd_namespace" % POOLCRAFT_NS).get("name") == "tenant1"
     assert pool_from_xml(text) == pool
+
+
+def test_an_adapter_is_written_as_libvirt_writes_it():
+    root = etree.fromstring(pool_to_xml(POOLS["scsi-parentaddr"]).encode("utf-8"))
+    adapter = root.find("source/adapter")
+    assert adapter.get("type") == "scsi_host" and adapter.get("name") is None
+    assert adapter.find("parentaddr").get("unique_id") == "5"
+    assert dict(adapter.find("parentaddr/address").attrib) == {"domain": "0x0000", "bus": "0x3b", "slot": "0x1f", "function": "0x2"}
+    fc = etree.fromstring(pool_to_xml(POOLS["fc-host"]).encode("utf-8")).find("source/adapter")
+    assert dict(fc.attrib) == {"type": "fc_host", "parent": "host5", "wwnn": "20000000c9831b4b",
+                               "wwpn": "10000000c9831b4b", "managed": "yes"}
+
+
+def test_a_libvirt_adapter_without_a_type_reads_as_libvirt_reads_it():
+    text = ('<pool type="scsi"><name>p</name><uuid>%s</uuid><source><adapter name="host0"/></source>'
+            '<target><path>/dev/disk/by-path</path></target></pool>' % UUID)
+    assert pool_from_xml(text).source.adapter == Adapter(type="scsi_host", name="host0")
+
+
+@pytest.mark.parametrize("adapter, reason", [
+    ('<adapter type="usb_host" name="host0"/>', "of type 'usb_host'"),
+    ('<adapter type="fc_host" wwnn="1" wwpn="2" managed="maybe"/>', "managed='maybe'"),
+    ('<adapter type="scsi_host"><parentaddr unique_id="x"><address domain="0" bus="0" slot="0" function="0"/></parentaddr></adapter>',
+     "unique_id 'x'"),
+    ('<adapter type="scsi_host"><parentaddr unique_id="1"/></adapter>', "parentaddr without an address"),
+])
+def test_a_damaged_adapter_is_an_error_naming_the_file(adapter, reason):
+    text = ('<pool type="scsi"><name>p</name><uuid>%s</uuid><source>%s</source>'
+            '<target><path>/dev</path></target></pool>' % (UUID, adapter))
+    with pytest.raises(StorageError) as caught:
+        pool_from_xml(text, origin="/etc/p.xml")
+    assert str(caught.value).startswith("/etc/p.xml has") and reason in str(caught.value)
+
+
+def test_a_map_selection_is_ours_and_round_trips():
+    pool = POOLS["mpath-all"].with_changes(source=PoolSource(wwids=("3600140512345", "3600140567890"), aliases=("db",)))
+    text = pool_to_xml(pool)
+    maps = etree.fromstring(text.encode("utf-8")).findall("{%s}maps/{%s}map" % (POOLCRAFT_NS, POOLCRAFT_NS))
+    assert [dict(node.attrib) for node in maps] == [{"wwid": "3600140512345"}, {"wwid": "3600140567890"}, {"alias": "db"}]
+    assert pool_from_xml(text) == pool
+
+
+def test_a_map_with_neither_wwid_nor_alias_is_an_error():
+    text = ('<pool type="mpath" xmlns:poolcraft="%s"><name>p</name><uuid>%s</uuid><source/>'
+            '<target><path>/dev/mapper</path></target><poolcraft:maps><poolcraft:map/></poolcraft:maps></pool>'
+            % (POOLCRAFT_NS, UUID))
+    with pytest.raises(StorageError) as caught:
+        pool_from_xml(text, origin="/etc/p.xml")
+    assert "neither or both of wwid and alias" in str(caught.value)
 
 
 def test_only_rbd_pools_have_several_hosts():

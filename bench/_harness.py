@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SBIN_PATH = ("/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/bin", "/bin")
@@ -28,8 +29,25 @@ class Terminated(BaseException):
     """Raised from the SIGTERM/SIGHUP handler so the finally blocks clean up."""
 
 
+# what ends a benchmark early without a traceback; main() returns stopped(exc) for them
+STOPPED = (SetupError, Terminated, KeyboardInterrupt)
+
+
 def _on_signal(signum, _frame):
     raise Terminated("signal %d" % signum)
+
+
+def stopped(exc, name="bench"):
+    """The exit status of a benchmark that exc (one of STOPPED, or a setup failure of a fixture)
+    stopped, once said on stderr: 143 for SIGTERM/SIGHUP, 130 for ^C, 2 for a setup failure."""
+    if isinstance(exc, Terminated):
+        print("%s: stopped by %s; cleaning up" % (name, exc), file=sys.stderr)
+        return 143
+    if isinstance(exc, KeyboardInterrupt):
+        print("%s: interrupted; cleaning up" % name, file=sys.stderr)
+        return 130
+    print("%s: setup failed: %s" % (name, exc), file=sys.stderr)
+    return 2
 
 
 def stop_on_signals():

@@ -43,7 +43,7 @@ import zlib
 
 sys.dont_write_bytecode = True  # before importing _harness: no __pycache__ in the checkout
 
-from _harness import ROOT, SBIN_PATH, SetupError, Terminated, link_collection, run, stop_on_signals, which
+from _harness import ROOT, STOPPED, SBIN_PATH, SetupError, link_collection, run, stop_on_signals, stopped, which
 
 UDEVD = "/lib/systemd/systemd-udevd"
 MiB = 1 << 20
@@ -443,12 +443,8 @@ def main():
             with open(opts.json, "w") as handle:
                 json.dump(results, handle, indent=2)
         return status
-    except SetupError as exc:
-        print("device_facts: %s" % exc, file=sys.stderr)
-        return 2
-    except (KeyboardInterrupt, Terminated):
-        print("device_facts: interrupted; cleaning up", file=sys.stderr)
-        return 130
+    except STOPPED as exc:
+        return stopped(exc, "device_facts")
     finally:
         loops.detach_all()
         udevd.stop()

@@ -40,7 +40,7 @@ from urllib.parse import quote
 # Importing the collection (and _harness) from the checkout must leave no __pycache__ behind in it.
 sys.dont_write_bytecode = True
 
-from _harness import ROOT, SBIN_PATH, SetupError, Terminated, link_collection, stop_on_signals, which
+from _harness import ROOT, STOPPED, SBIN_PATH, SetupError, link_collection, stop_on_signals, stopped, which
 
 POOL_NAME = "poolcraft-bench"
 GiB = 1 << 30
@@ -488,15 +488,8 @@ def main(argv=None):
         if problems:
             return 2
         return 1 if missed else 0
-    except SetupError as exc:
-        print("bench: setup failed: %s" % exc, file=sys.stderr)
-        return 2
-    except Terminated as exc:
-        print("bench: stopped by %s" % exc, file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print("bench: interrupted", file=sys.stderr)
-        return 130
+    except STOPPED as exc:
+        return stopped(exc)
     finally:
         if daemon is not None:
             if pool_created:

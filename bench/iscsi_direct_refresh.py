@@ -45,7 +45,7 @@ import xml.etree.ElementTree as ET
 
 sys.dont_write_bytecode = True  # before importing _harness: no __pycache__ in the checkout
 
-from _harness import ROOT, SetupError, Terminated, stop_on_signals, which
+from _harness import ROOT, STOPPED, stop_on_signals, stopped, which
 from dir_pool_inventory import Libvirtd, fmt_seconds, import_collection, timed
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "scenarios", "host"))
@@ -268,15 +268,8 @@ def main(argv=None):
         if problems:
             return 2
         return 0 if met else 1
-    except (SetupError, tgt_target.pytest.fail.Exception) as exc:
-        print("bench: setup failed: %s" % exc, file=sys.stderr)
-        return 2
-    except Terminated as exc:
-        print("bench: stopped by %s" % exc, file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print("bench: interrupted", file=sys.stderr)
-        return 130
+    except STOPPED + (tgt_target.pytest.fail.Exception,) as exc:
+        return stopped(exc)
     finally:
         if libvirtd is not None:
             if pool_created:

@@ -45,7 +45,7 @@ import xml.etree.ElementTree as ET
 
 sys.dont_write_bytecode = True  # before importing _harness: no __pycache__ in the checkout
 
-from _harness import ROOT, SetupError, Terminated, stop_on_signals, which  # noqa: E402
+from _harness import ROOT, STOPPED, SetupError, stop_on_signals, stopped, which  # noqa: E402
 from dir_pool_inventory import Libvirtd, fmt_seconds, import_collection, timed  # noqa: E402
 from iscsi_direct_refresh import ToolClock  # noqa: E402
 
@@ -264,12 +264,8 @@ def main(argv=None):
         if problems:
             return 2
         return 0 if refresh_ratio >= args.refresh_target and listing_ratio >= args.listing_target else 1
-    except SetupError as exc:
-        print("bench: %s" % exc, file=sys.stderr)
-        return 2
-    except (KeyboardInterrupt, Terminated):
-        print("bench: interrupted; cleaning up", file=sys.stderr)
-        return 130
+    except STOPPED as exc:
+        return stopped(exc)
     finally:
         if libvirtd is not None:
             libvirtd.stop()

@@ -12,8 +12,8 @@ import traceback
 import uuid as uuidlib
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
-from ansible_collections.poolcraft.storage.plugins.module_utils._model import (Adapter, Auth, Host, PciAddress, Permissions, PoolDef,
-                                                                              PoolSource, ThinPool)
+from ansible_collections.poolcraft.storage.plugins.module_utils._model import (
+    Adapter, Auth, Host, PciAddress, Permissions, PoolDef, PoolSource, ThinPool)
 
 # libvirt keeps fs/netfs mount options in its own namespace, and rbd client options in another
 FS_NS = "http://libvirt.org/schemas/storagepool/fs/1.0"

@@ -16,8 +16,9 @@ import os
 import re
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._host import _sysfs
+# one reading of PCI addresses and WWNs, the scsi pool's and the facts'
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._scsi_adapters import pci_address, wwn as _wwn  # noqa: F401
 
-_PCI_ADDRESS = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 _HOST = re.compile(r"^host(\d+)$")
 INITIATOR_NAME_FILE = "/etc/iscsi/initiatorname.iscsi"
 
@@ -29,15 +30,6 @@ def _devices(context, subsystem):
     return sorted(context.list_devices(subsystem=subsystem), key=lambda device: device.sys_path)
 
 
-def pci_address(sys_path):
-    """The last PCI function in a device's hardware path, or None."""
-    found = None
-    for part in sys_path.split("/"):
-        if _PCI_ADDRESS.match(part):
-            found = part
-    return found
-
-
 def host_of(sys_path):
     """The SCSI host (hostN) a device sits under, or None."""
     found = None
@@ -45,16 +37,6 @@ def host_of(sys_path):
         if _HOST.match(part):
             found = part
     return found
-
-
-def _wwn(value):
-    """A WWNN/WWPN from sysfs ("0x2000001b32a0c2d4") as libvirt writes it: 16 hex digits."""
-    if not value:
-        return None
-    value = value.strip().lower()
-    if value.startswith("0x"):
-        value = value[2:]
-    return value.zfill(16)
 
 
 def _text(path):

@@ -223,23 +223,25 @@ def _joined(actions):
     return "; ".join(action.description for action in actions)
 
 
-def is_active(stored, backend):
+def is_active(stored, backend, ask_storage=True):
     """Running: what the host shows (a mount, ...), else started since boot,
-    or autostarted at boot and not stopped since."""
+    or autostarted at boot and not stopped since. ask_storage=False: as the store's marks say, without
+    looking whether the storage is still there (for a pool on a cluster, that asks the cluster)."""
     live = backend.live_state(stored.definition)
     if live is not None:
         return live
-    if stored.marked is not None:
-        # marked running, but its storage is gone (a directory removed by hand): stopped, as libvirt
-        # stops a pool whose refresh fails
-        return stored.marked == "running" and backend.is_built(stored.definition)
-    return stored.autostart and backend.is_built(stored.definition)
+    marked = stored.marked == "running" if stored.marked is not None else bool(stored.autostart)
+    # marked running, but its storage is gone (a directory removed by hand): stopped, as libvirt
+    # stops a pool whose refresh fails
+    return marked and (not ask_storage or backend.is_built(stored.definition))
 
 
-def describe(stored, backend, with_volumes=False):
-    """The pool as the modules return it."""
+def describe(stored, backend, with_volumes=False, active=None, sizes=True):
+    """The pool as the modules return it. active: as the caller found it (None: looked at here);
+    sizes=False: a running pool is not refreshed (one the task stops: its storage may be out of reach)."""
     pool = stored.definition
-    active = is_active(stored, backend)
+    if active is None:
+        active = is_active(stored, backend)
     info = {"name": pool.name, "uuid": pool.uuid, "type": pool.type,
             "state": "running" if active else "stopped",
             "persistent": stored.persistent, "autostart": stored.autostart,
@@ -250,7 +252,7 @@ def describe(stored, backend, with_volumes=False):
             "xml": pool_to_xml(pool)}
     if not active and stored.marked == "running" and backend.live_state(pool) is None:
         info["reason"] = backend.unbuilt_reason(pool)  # started, and then its storage went away
-    if active:
+    if active and sizes:
         status = backend.refresh(pool)
         info.update(capacity=status.capacity, allocation=status.allocation,
                     available=status.available, volume_count=status.volume_count)
@@ -332,6 +334,8 @@ class PoolManager(object):
         self.backend = None
         self.stored = None
         self._after = None
+        # whether the pool ran when the plan was made (None: not planned, or state absent)
+        self._active = None
 
     # -- finding the pool ----------------------------------------------------
 
@@ -446,7 +450,7 @@ class PoolManager(object):
             stop = self.backend.plan_stop(pool)
             actions.append(Action("stop pool %r" % name, lambda: self._stop(pool, False, stop)))
         if self.params.get("purge") and self.backend.is_built(pool):
-            if self.backend.supports("list_volumes"):
+            if self.backend.supports("list_volumes") and not self.settings["purge_volumes"]:
                 count = len(self.backend.list_volumes(pool))
                 if count:
                     raise StorageError("pool %r still holds %d volumes; remove them before purge" % (name, count))
@@ -469,7 +473,9 @@ class PoolManager(object):
 
     def _plan_present(self, desired, state):
         persistent = self._check_persistence(state)
-        active = self.stored is not None and is_active(self.stored, self.backend)
+        # a stop needs no look at the storage: it may be out of reach, which is often why the pool is stopped
+        active = self.stored is not None and is_active(self.stored, self.backend, ask_storage=state != "stopped")
+        self._active = active
         autostart = self.params.get("autostart")
         if autostart is None or not persistent:
             autostart = bool(self.stored and self.stored.autostart) and persistent
@@ -478,7 +484,7 @@ class PoolManager(object):
         self.settings.update(autostart=autostart, autostart_given=self.params.get("autostart") is not None)
         actions = self._plan_definition(desired, persistent, active)
         actions += self._plan_autostart(desired, autostart, active)
-        built, build_actions = self._plan_build(desired)
+        built, build_actions = self._plan_build(desired, state)
         actions += build_actions
         if state == "running" and not active:
             if not built:
@@ -520,7 +526,7 @@ class PoolManager(object):
             words += " (%s)" % _joined(native)
         return [Action(words, lambda: self._set_autostart(desired, autostart, active, native))]
 
-    def _plan_build(self, desired):
+    def _plan_build(self, desired, state):
         """(built, actions): build only what is missing, and only when asked."""
         backend, actions = self.backend, []
         if self.params.get("build"):
@@ -528,6 +534,8 @@ class PoolManager(object):
             if steps:
                 actions.append(Action("build pool %r (%s)" % (self.name, _joined(steps)), lambda: apply_all(steps)))
                 return True, actions
+        if state == "stopped" and backend.no_target is not None:
+            return True, actions  # nothing to start and no target to keep in line: the storage is not asked about
         built = backend.is_built(desired)
         if built:
             actions += backend.plan_target(desired)
@@ -576,11 +584,18 @@ class PoolManager(object):
         return {"before": before, "after": self._after or {"state": "absent"}}
 
     def snapshot(self):
+        if self.stored and self.backend and self._active is not None:
+            return summary(self.stored.definition, "running" if self._active else "stopped",
+                           self.stored.persistent, self.stored.autostart)
         return _state_summary(self.stored, self.backend) if self.stored and self.backend else {"state": "absent"}
 
     def result(self, applied):
         stored = self.store.get(self.name) if self.name else None
         if stored is None:
             return {"pool": {"name": self.name, "state": "absent"}}
-        return {"pool": describe(stored, backend_for(stored.definition.type, self.runner, self.settings),
-                                 with_volumes=self.params.get("list_volumes"))}
+        backend = backend_for(stored.definition.type, self.runner, self.settings)
+        if not applied and self._active is not None:
+            # check mode: the pool as found; one the plan stops is not refreshed (its storage may be out of reach)
+            return {"pool": describe(stored, backend, with_volumes=self.params.get("list_volumes"), active=self._active,
+                                     sizes=not (self._active and self.params["state"] == "stopped"))}
+        return {"pool": describe(stored, backend, with_volumes=self.params.get("list_volumes"))}

@@ -23,7 +23,10 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._units import hu
 from ansible_collections.poolcraft.storage.plugins.module_utils._xml import volume_to_xml
 
 # the task's own values of these options, kept in the VolumeSpec for the backend's refusals
-_GIVEN = FILE_ONLY_VOLUME_OPTIONS + ("backing_store", "flatten")
+_GIVEN = FILE_ONLY_VOLUME_OPTIONS + ("backing_store", "flatten", "features")
+# options only some pool types take (their backend's volume_options), and what each is for
+_TYPE_OPTIONS = tuple((option, "it is for image files") for option in FILE_ONLY_VOLUME_OPTIONS) + (
+    ("features", "it sets the features of RBD images"),)
 # the options that name another image: clone_from and backing_store
 _IMAGE_OPTIONS = ("clone_from", "backing_store")
 # where a volume has no path on the host, it has a URL (iscsi://host:port/iqn/lun, rbd:pool/image)
@@ -93,6 +96,12 @@ class VolumeManager(object):
         _inputs.not_empty(_inputs.text(params.get("format"), "format"), "format")
         for option in _IMAGE_OPTIONS:
             self._validate_image_ref(params.get(option), option)
+        features = params.get("features")
+        if features is not None:
+            for feature in features:
+                _inputs.not_empty(_inputs.text(feature, "features"), "features")
+            if len(set(features)) != len(features):
+                raise ValidationError("features", features, "names a feature twice")
         if params.get("lazy_refcounts") and params.get("compat") == "0.10":
             raise ValidationError("lazy_refcounts", params["lazy_refcounts"],
                                   "qemu-img create refuses lazy_refcounts=on with compat=0.10: lazy refcounts need compat 1.1")
@@ -301,7 +310,7 @@ class VolumeManager(object):
             preallocation=params.get("preallocation"), cluster_size=self._cluster_size(),
             compat=params.get("compat"), lazy_refcounts=params.get("lazy_refcounts"),
             backing=backing, clone=clone,
-            permissions=self._permissions,
+            permissions=self._permissions, features=_features(params),
             given=dict((option, params.get(option)) for option in _GIVEN))
         self._refuse_options(backend)
         actions = backend.plan_create_volume(self.pool.definition, spec)
@@ -310,6 +319,8 @@ class VolumeManager(object):
                        "capacity": capacity if capacity is not None else (clone.capacity if clone else None),
                        "backing": backing.path if backing else None,
                        "permissions": spec.permissions.as_dict()}
+        if spec.features is not None:
+            self._after["features"] = sorted(spec.features)
         # the backend's apply returns how a clone was made (reflink, copy), reported as clone_method;
         # a qemu-img failure reads as one line naming the option it is about and the volume
         option = "clone_from" if clone else ("backing_store" if backing else "capacity")
@@ -318,10 +329,9 @@ class VolumeManager(object):
     def _refuse_options(self, backend):
         """Options the pool type does not have, refused by name (its class data says which)."""
         params = self.params
-        for option in FILE_ONLY_VOLUME_OPTIONS:
+        for option, purpose in _TYPE_OPTIONS:
             if params.get(option) is not None and option not in backend.volume_options:
-                raise ValidationError(option, params[option], "%s pools do not take it; it is for image files"
-                                      % backend.pool_type)
+                raise ValidationError(option, params[option], "%s pools do not take it; %s" % (backend.pool_type, purpose))
         _refuse_flatten(params, backend)
         backend.refuse_volume_permissions(self._permissions)
 
@@ -356,10 +366,18 @@ class VolumeManager(object):
             _refuse_flatten(params, backend)
             flatten = backend.plan_flatten_volume(self.pool.definition, vol)
             actions += flatten
+        features = _features(params)
+        if features is not None:
+            if "features" not in backend.volume_options:
+                raise ValidationError("features", params["features"], "%s pools do not take it; it sets the features of "
+                                      "RBD images" % backend.pool_type)
+            actions += backend.plan_volume_features(self.pool.definition, vol, features)
         perms = self._permissions
         actions += backend.plan_volume_permissions(self.pool.definition, vol, perms)
         self._after = dict(self.snapshot(), capacity=capacity if capacity is not None else vol.capacity,
                            permissions=dict(vol.permissions.as_dict(), **{k: v for k, v in perms.as_dict().items() if v is not None}))
+        if features is not None:
+            self._after["features"] = sorted(features)
         if flatten:
             self._after["backing"] = None
         return actions
@@ -378,8 +396,11 @@ class VolumeManager(object):
         vol = self.volume
         if vol is None:
             return {"state": "absent"}
-        return {"state": "present", "name": vol.name, "format": vol.format, "path": vol.path, "capacity": vol.capacity,
-                "backing": vol.backing[0].path if vol.backing else None, "permissions": vol.permissions.as_dict()}
+        found = {"state": "present", "name": vol.name, "format": vol.format, "path": vol.path, "capacity": vol.capacity,
+                 "backing": vol.backing[0].path if vol.backing else None, "permissions": vol.permissions.as_dict()}
+        if _found_features(vol) is not None:
+            found["features"] = sorted(_found_features(vol))
+        return found
 
     def diff(self, before):
         return {"before": before, "after": self._after}
@@ -389,10 +410,22 @@ class VolumeManager(object):
         if vol is None:
             return {"volume": {"name": self.name, "pool": self.pool.definition.name if self.pool else None, "state": "absent"}}
         info = dict(volume_info(vol), pool=self.pool.definition.name, state="present", xml=volume_to_xml(vol))
+        if _found_features(vol) is not None:
+            info["features"] = list(_found_features(vol))
         result = {"volume": info}
         if self.clone_method:
             result["clone_method"] = self.clone_method
         return result
+
+
+def _features(params):
+    """The features option as a tuple (None: not given)."""
+    return None if params.get("features") is None else tuple(params["features"])
+
+
+def _found_features(vol):
+    """The image features of a volume whose type has them (an RBD image); None for any other."""
+    return getattr(vol, "features", None)
 
 
 def _refuse_flatten(params, backend):

@@ -15,7 +15,7 @@ description:
   - Manages a storage pool on the managed host, following libvirt's storage model
     (define, build, start, stop, delete, undefine), with the definition kept as libvirt-compatible XML.
   - Pool types are provided by backends; this version has C(dir), C(fs), C(disk), C(logical), C(netfs), C(iscsi),
-    C(iscsi-direct) and C(rbd) pools.
+    C(iscsi-direct), C(rbd), C(scsi) and C(mpath) pools.
   - C(dir) pools are a directory of image files.
   - C(fs) pools are a filesystem on a block device, mounted on the target directory; their volumes are files as in C(dir) pools.
   - C(disk) pools are a partition table (C(gpt) or C(dos)) on a whole device; their volumes are its partitions.
@@ -28,6 +28,10 @@ description:
     no device nodes on the host. Their volumes are the LUNs; creating or deleting LUNs is the target's job.
   - C(rbd) pools are a Ceph pool (O(source.name)) reached through its monitors (O(source.hosts)); their volumes
     are RBD images. The cephx key is kept as CHAP secrets are (see O(source.auth)).
+  - C(scsi) pools are the disk LUNs of one SCSI host named by O(source.adapter) (an HBA port, or an NPIV vHBA that a
+    managed adapter creates on start and deletes on stop); creating or deleting LUNs is the storage array's job.
+  - C(mpath) pools are multipath maps (all of them, or those O(source.wwids) and O(source.aliases) select); their
+    volumes are the maps at C(/dev/mapper/NAME), with every path and its state.
   - Building never destroys data by default. Before writing to a device it is probed; a device carrying any
     signature is refused unless O(overwrite=true), and a device in use is refused always.
   - Every run first plans the actions, then applies them; check mode returns the plan and changes nothing.
@@ -62,6 +66,8 @@ options:
           - Absolute path of the pool's directory (for C(fs) pools, the mount point).
           - C(disk) pools take V(/dev) only, which is also their default; C(iscsi) pools take V(/dev/disk/by-path) only,
             which is also theirs (their volumes' paths are the LUNs' links there).
+          - C(scsi) pools take V(/dev/disk/by-path) (their default) or V(/dev/disk/by-id); C(mpath) pools take
+            V(/dev/mapper) only, which is also their default.
           - C(iscsi-direct) and C(rbd) pools have no target, since their volumes have no device node on the host.
         type: path
       permissions:
@@ -329,7 +335,8 @@ options:
       - For C(disk) pools, the partition table on O(source.device), unless the device holds it already.
       - For C(logical) pools, C(pvcreate) and C(vgcreate) (or C(vgextend) with new devices, C(vgreduce) and
         C(pvremove) with O(remove_devices=true) for devices no longer listed that hold no data), and the thin pool.
-      - C(iscsi) and C(iscsi-direct) pools have nothing to build or purge, since their LUNs are the target's.
+      - C(iscsi), C(iscsi-direct), C(scsi) and C(mpath) pools have nothing to build or purge, since their LUNs are the
+        target's or the array's.
       - Never overwrites anything that exists, unless O(overwrite=true).
     type: bool
     default: false
@@ -544,6 +551,47 @@ EXAMPLES = r"""
         rados_osd_op_timeout: 30
     build: true
     state: running
+
+- name: The LUNs of the SCSI host under the HBA at PCI 0000:05:00.0 (stable across reboots)
+  poolcraft.storage.storage_pool:
+    name: san-hba0
+    type: scsi
+    source:
+      adapter:
+        type: scsi_host
+        parent_address: {domain: 0, bus: 5, slot: 0, function: 0}
+        unique_id: 5
+    state: running
+
+- name: An NPIV vHBA the pool owns, made on start and deleted on stop
+  poolcraft.storage.storage_pool:
+    name: san-vhba
+    type: scsi
+    source:
+      adapter:
+        type: fc_host
+        wwnn: 2002001b32912a4c
+        wwpn: 2102001b32912a4c
+        parent: host5
+        managed: true
+    state: running
+
+- name: Two multipath maps, one by WWID and one by alias, with their paths
+  poolcraft.storage.storage_pool:
+    name: san-maps
+    type: mpath
+    source:
+      wwids: [360014051f6b7a2c3d4e5f60718293a4b]
+      aliases: [dbdata]
+    state: running
+    list_volumes: true
+
+- name: Delete an rbd pool's Ceph pool with the images it still holds
+  poolcraft.storage.storage_pool:
+    name: ceph-vms
+    state: absent
+    purge: true
+    purge_volumes: true
 
 - name: Inventory of a pool
   poolcraft.storage.storage_pool:

@@ -17,8 +17,7 @@ description:
   - In C(disk) pools a volume is a partition, named by its GPT name (C(partN) on C(dos) labels), keyed by its
     C(/dev/disk/by-partuuid) link, its format the partition type.
   - In C(logical) pools a volume is an LVM logical volume (format V(raw)); sizes are rounded up to whole extents.
-  - In C(rbd) pools a volume is an RBD image (format V(raw)) with the features current Ceph gives new images
-    (C(layering), C(exclusive-lock), C(object-map), C(fast-diff), C(deep-flatten)); its path is C(rbd:POOL/IMAGE),
+  - In C(rbd) pools a volume is an RBD image (format V(raw)) with the features of O(features); its path is C(rbd:POOL/IMAGE),
     its key C(POOL/IMAGE). An image that is open (watchers), has clones or has snapshots is not deleted; the
     refusal names them.
   - A new volume is made under a temporary name and renamed when complete, so an interrupted
@@ -57,7 +56,7 @@ options:
       - V(present) creates the volume if it is missing and brings size and permissions in line.
       - V(absent) deletes it, after overwriting it when O(wipe) is set.
       - V(wiped) overwrites an existing volume with O(wipe) and keeps it, for the volumes a pool cannot delete, the
-        LUNs of C(iscsi) and C(iscsi-direct) pools. It is an action, not a state, since nothing tells a wiped
+        LUNs of C(iscsi), C(iscsi-direct) and C(scsi) pools. It is an action, not a state, since nothing tells a wiped
         LUN from one that holds zeros by chance, so every run wipes again and reports a change (check mode reports
         it and writes nothing).
     type: str
@@ -134,9 +133,10 @@ options:
         cloud image. With the same format and a source without backing file, the copy is a reflink
         (instant, sharing blocks) where the filesystem supports it; otherwise a sparse copy with qemu-img
         (an overlay source is flattened).
-      - Has no effect once the volume exists, except in C(iscsi-direct) pools, whose volumes are the target's LUNs
+      - Has no effect once the volume exists, except in C(iscsi-direct) and C(scsi) pools, whose volumes are LUNs
         and exist already. There the image is written into the LUN, once; a LUN whose first or last MiB holds data
-        is refused (see C(docs/pool-types/iscsi-direct.md)).
+        is refused (see C(docs/pool-types/iscsi-direct.md)), and so is a C(scsi) LUN with a signature or that is a
+        path of a multipath map.
       - An image that refers to files outside itself is refused unless they are volumes of a defined pool; see
         O(allow_references).
       - In C(logical) pools the data is copied into a new LV with C(qemu-img convert) (RV(clone_method=copy)).
@@ -159,6 +159,26 @@ options:
       format:
         description: Format of the source; probed from its header when omitted.
         type: str
+  features:
+    description:
+      - For C(rbd) pools, the image features of the volume. Other pool types refuse it.
+      - A new image gets these; without the option, the features current Ceph gives a new image
+        (V(layering), V(exclusive-lock), V(object-map), V(fast-diff), V(deep-flatten)).
+      - On an existing image the option, when given, is brought in line. Ceph turns V(exclusive-lock),
+        V(object-map) with V(fast-diff), and V(journaling) on and off, and V(deep-flatten) only off (for good). It
+        never adds V(layering) or V(deep-flatten) to an image nor takes V(layering) off, so such a change is refused,
+        naming the feature. Without the option an existing image's features are left as they are.
+      - A newly enabled object map is rebuilt at once (which reads every object of the image), so that the
+        volume's allocation reads true.
+      - Each feature needs another. V(object-map) and V(journaling) need V(exclusive-lock), and V(object-map) and
+        V(fast-diff) go together, since rbd turns them on and off at once. A copy-on-write clone needs V(layering).
+      - Features the option does not set (such as C(striping) or C(data-pool), which follow from how an image was
+        created) are kept as they are, and shown in RV(volume.features).
+      - A feature may be changed while a guest has the image open; Ceph has the client holding the image's lock
+        apply it.
+    type: list
+    elements: str
+    choices: [layering, exclusive-lock, object-map, fast-diff, deep-flatten, journaling]
   flatten:
     description:
       - For C(rbd) pools, with O(clone_from) naming another rbd volume, copy the source's data into the new clone
@@ -347,6 +367,20 @@ EXAMPLES = r"""
   poolcraft.storage.storage_volume:
     path: rbd:guests/web2-root
     capacity: 40G
+
+- name: An RBD image for a mirrored guest, journaled
+  poolcraft.storage.storage_volume:
+    pool: guests
+    name: db1-data
+    capacity: 100G
+    features: [layering, exclusive-lock, object-map, fast-diff, deep-flatten, journaling]
+
+- name: An RBD image shared by two clients (a cluster file system), with no exclusive lock
+  poolcraft.storage.storage_volume:
+    pool: guests
+    name: shared-disk
+    capacity: 10G
+    features: [layering]
 """
 
 RETURN = r"""
@@ -357,7 +391,7 @@ actions:
   elements: str
   sample: ["create qcow2 volume 'vm1.qcow2' of 40.0 GiB"]
 clone_method:
-  description: How a clone was made, V(reflink) or V(copy).
+  description: How a clone was made, V(reflink), V(copy) or (C(rbd) pools) V(cow).
   returned: when a volume was cloned
   type: str
   sample: reflink
@@ -440,6 +474,14 @@ volume:
       elements: dict
       returned: in mpath pools
       sample: [{"device": "sdb", "hctl": "2:0:0:0", "state": "active", "group": 1, "group_state": "active", "priority": 1}]
+    features:
+      description:
+        - In C(rbd) pools, the image's features as Ceph lists them (those O(features) sets and any other, such as
+          C(striping)).
+      type: list
+      elements: str
+      returned: in rbd pools
+      sample: [layering, exclusive-lock, object-map, fast-diff, deep-flatten]
     xml:
       description: The volume in libvirt's volume XML format.
       type: str
@@ -474,6 +516,8 @@ def main():
             allow_references={"type": "bool", "default": False},
             shrink={"type": "bool", "default": False},
             flatten={"type": "bool", "default": False},
+            features={"type": "list", "elements": "str",
+                      "choices": ["layering", "exclusive-lock", "object-map", "fast-diff", "deep-flatten", "journaling"]},
             wipe={"type": "str", "choices": ["zero", "random"]},
             permissions={"type": "dict", "options": PERMISSIONS_SPEC},
         ),

@@ -21,6 +21,13 @@ libvirt's `POOL/IMAGE`; neither holds a secret.
   wipe: zero discards every object of the image before it is removed (it is shrunk to nothing):
   no client can read the old data, and the OSDs free the space without overwriting it, as they
   do for any deleted image.
+- Image features: a new image gets the task's `features` or current Ceph's default; an existing
+  image's are changed where rbd can change them (exclusive-lock, object-map with fast-diff,
+  journaling on and off; deep-flatten off), and the rest is refused naming the feature. A new
+  object map is rebuilt at once, or the image's allocation would read as its whole size.
+- Purge: a pool (or namespace) holding images is deleted only with purge_volumes, and never while
+  one of its images is open (watchers) or has a clone outside what is deleted: a guest would lose
+  its disk under it, a clone its parent. The plan names the count; the apply asks all of it again.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,6 +39,8 @@ import binascii
 import re
 import threading
 import weakref
+from dataclasses import dataclass
+from typing import Optional
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import (
     PoolBackend, create_volume_words, delete_volume_words, resize_volume_words)
@@ -39,7 +48,8 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._errors import N
 from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action, BackingStore, PoolStatus, VolumeDef
 from ansible_collections.poolcraft.storage.plugins.module_utils._units import human_size
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._rbd import (
-    OWN_OPTIONS, Ceph, CephUnreachable, NoSuchPool, image_spec, monitors)
+    DEFAULT_FEATURES, DISABLED_LATER, ENABLED_LATER, FEATURE_NEEDS, FEATURES, OWN_OPTIONS, Ceph, CephUnreachable, NoSuchPool,
+    image_spec, monitors)
 
 # the prefix of qemu's (and our volumes') names of RBD images
 PATH_PREFIX = "rbd:"
@@ -56,6 +66,12 @@ _POOL_NAME_RE = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]{0,127}")
 # what the cluster said of each pool source, per Runner: a task has one Runner (shared by every
 # backend its manager makes), so a dead cluster costs a task one deadline, not one per question
 _PROBES = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class RbdVolume(VolumeDef):
+    """An RBD image: a volume with the image's features (None where a listing did not read them)."""
+    features: Optional[tuple] = None
 
 
 def parse_path(path):
@@ -83,6 +99,7 @@ class RbdBackend(PoolBackend):
     clone_keeps_format = False
     no_volume_permissions = ("rbd volumes are RBD images, not files on the host: who may open them is a matter of "
                              "the cephx users' caps")
+    volume_options = ("features",)
 
     def __init__(self, runner, settings=None):
         super(RbdBackend, self).__init__(runner, settings)
@@ -204,28 +221,89 @@ class RbdBackend(PoolBackend):
 
     def plan_delete(self, pool):
         self._probe(pool)
-        self._refuse_purge(pool)
+        contents = self._refuse_purge(pool)
         name, namespace = pool.source.name, pool.source.namespace
+        held = " and its %s" % _count_words(contents) if contents.count else ""
         if namespace:
-            return [Action("remove RBD namespace %r from Ceph pool %r" % (namespace, name), lambda: self._purge(pool))]
-        return [Action("delete Ceph pool %r" % name, lambda: self._purge(pool))]
+            words = "remove RBD namespace %r%s from Ceph pool %r" % (namespace, held, name)
+        else:
+            words = "delete Ceph pool %r%s" % (name, held)
+        return [Action(words, lambda: self._purge(pool))]
+
+    def _contents(self, pool):
+        """What purging pool deletes: the images of its namespace (of every namespace, for a whole Ceph
+        pool) and the trash's."""
+        ceph, name = self._ceph(pool), pool.source.name
+        namespaces = [pool.source.namespace] if pool.source.namespace else [None] + ceph.namespaces(name)
+        return _Contents(dict((namespace, ceph.names(name, namespace)) for namespace in namespaces),
+                         dict((namespace, ceph.trash(name, namespace)) for namespace in namespaces))
 
     def _refuse_purge(self, pool):
-        ceph = self._ceph(pool)
-        images = ceph.names(pool.source.name, pool.source.namespace)
-        trash = ceph.trash(pool.source.name, pool.source.namespace)
-        if images or trash:
-            raise StorageError("pool %r: Ceph pool %r still holds %d images%s (%s); delete them before purge"
-                               % (pool.name, pool.source.name, len(images), " and %d in its trash" % len(trash) if trash else "",
-                                  ", ".join(images[:10] + [entry.get("name", "?") for entry in trash][:10])))
+        """The contents; refused while any (without purge_volumes), or while an image is open or has a
+        clone that the purge would leave without its parent."""
+        contents = self._contents(pool)
+        if not contents.count:
+            return contents
+        if not self.settings.get("purge_volumes"):
+            named = ", ".join(contents.names()[:10])
+            raise StorageError("pool %r: Ceph pool %r still holds %s (%s); delete them, or set purge_volumes: true to "
+                               "delete them with the pool" % (pool.name, pool.source.name, _count_words(contents), named))
+        ceph, name = self._ceph(pool), pool.source.name
+        for namespace, images in sorted(contents.images.items(), key=lambda item: item[0] or ""):
+            for image in images:
+                spec = image_spec(name, namespace, image)
+                watchers = ceph.watchers(spec)
+                if watchers:
+                    raise StorageError("pool %r: cannot purge, image %s is open by %s; close it (stop the guest) first"
+                                       % (pool.name, spec, _watcher_words(watchers)))
+                outside = [child for child in ceph.children(spec) if not self._purged_with(pool, child)]
+                if outside:
+                    raise StorageError("pool %r: cannot purge, image %s has clones outside it (%s); delete or flatten "
+                                       "them first" % (pool.name, spec, ", ".join(_child_name(child) for child in outside)))
+        return contents
+
+    def _purged_with(self, pool, child):
+        """Whether the purge of pool deletes the clone child too."""
+        if child.get("pool") != pool.source.name:
+            return False
+        return not pool.source.namespace or (child.get("pool_namespace") or None) == pool.source.namespace
 
     def _purge(self, pool):
-        self._refuse_purge(pool)  # again: an image may have been made since the plan
+        contents = self._refuse_purge(pool)  # again: an image may have been made, or opened, since the plan
         ceph = self._ceph(pool)
         if pool.source.namespace:
+            self._empty_namespace(ceph, pool, contents)
             ceph.namespace_remove(pool.source.name, pool.source.namespace)
         else:
-            ceph.pool_delete(pool.source.name)
+            ceph.pool_delete(pool.source.name)  # one step, with every image and namespace in it
+
+    def _empty_namespace(self, ceph, pool, contents):
+        """Every image of the namespace removed, clones before their parents, snapshots before their
+        images; then its trash. A failure names what is left."""
+        name, namespace = pool.source.name, pool.source.namespace
+        left = list(contents.images.get(namespace, []))
+        total = len(left)
+        while left:
+            removable = [image for image in left if not ceph.children(image_spec(name, namespace, image))]
+            if not removable:
+                raise StorageError("pool %r: removed %d of %d images of RBD namespace %r; these still have clones: %s"
+                                   % (pool.name, total - len(left), total, namespace, ", ".join(left)))
+            for image in removable:
+                spec = image_spec(name, namespace, image)
+                try:
+                    snapshots = ceph.snapshots(spec)
+                    for snapshot in snapshots:
+                        if snapshot.get("protected") == "true":
+                            ceph.snap_unprotect("%s@%s" % (spec, snapshot["name"]))
+                    if snapshots:
+                        ceph.snap_purge(spec)
+                    ceph.remove(spec)
+                except StorageError as exc:
+                    raise StorageError("pool %r: removed %d of %d images of RBD namespace %r, then: %s"
+                                       % (pool.name, total - len(left), total, namespace, exc))
+                left.remove(image)
+        for entry in contents.trash.get(namespace, []):
+            ceph.trash_remove(name, namespace, entry["id"])
 
     # -- reading the pool -----------------------------------------------------------------------
 
@@ -262,14 +340,14 @@ class RbdBackend(PoolBackend):
             allocation = sum(entry.get("used_size", 0) for entry in ceph.disk_usage(pool.source.name, pool.source.namespace, name))
         else:
             allocation = info["size"]  # as libvirt: without a valid fast-diff map, only reading every object would tell
-        return self._volume(pool, name, info["size"], allocation, info.get("parent"))
+        return self._volume(pool, name, info["size"], allocation, info.get("parent"), tuple(info.get("features", ())))
 
-    def _volume(self, pool, name, size, allocation, parent):
+    def _volume(self, pool, name, size, allocation, parent, features=None):
         backing = []
         if parent:
             backing = [BackingStore(PATH_PREFIX + image_spec(parent["pool"], parent.get("pool_namespace"), parent["image"]), "raw")]
-        return VolumeDef(name=name, path=self.volume_path(pool, name), key=self._spec(pool, name), format="raw",
-                         capacity=int(size), allocation=int(allocation), type="network", backing=backing)
+        return RbdVolume(name=name, path=self.volume_path(pool, name), key=self._spec(pool, name), format="raw",
+                         capacity=int(size), allocation=int(allocation), type="network", backing=backing, features=features)
 
     def _spec(self, pool, name, snapshot=None):
         return image_spec(pool.source.name, pool.source.namespace, name, snapshot)
@@ -290,6 +368,8 @@ class RbdBackend(PoolBackend):
 
     def plan_create_volume(self, pool, spec):
         _refuse_image_name(spec.name, "name")
+        if spec.features is not None:
+            refuse_features(spec.features)
         source = spec.clone.path if spec.clone is not None else (spec.backing.path if spec.backing is not None else None)
         if source is not None and parse_path(source) is not None:
             return self._plan_cow_clone(pool, spec, source, option="clone_from" if spec.clone is not None else "backing_store")
@@ -302,7 +382,7 @@ class RbdBackend(PoolBackend):
         return [Action(create_volume_words(spec), lambda: self._create(pool, spec))]
 
     def _create(self, pool, spec):
-        self._ceph(pool).create(self._spec(pool, spec.name), spec.capacity)
+        self._ceph(pool).create(self._spec(pool, spec.name), spec.capacity, _new_features(spec))
 
     def _copy_file(self, pool, spec, size):
         """A new image under a temporary name, the file converted into it, renamed when complete."""
@@ -310,7 +390,7 @@ class RbdBackend(PoolBackend):
         temp = self._spec(pool, TEMP_PREFIX + spec.name)
         if ceph.info(temp) is not None:
             ceph.remove(temp)  # left by an interrupted run: ours, by its name
-        ceph.create(temp, size)
+        ceph.create(temp, size, _new_features(spec))
         try:
             ceph.convert_into(spec.clone.path, spec.clone.format, temp)
             ceph.rename(temp, self._spec(pool, spec.name))
@@ -330,6 +410,8 @@ class RbdBackend(PoolBackend):
             raise NotFoundError("%s: no rbd image %s" % (option, parent))
         if "layering" not in info.get("features", []):
             raise ValidationError(option, source, "image %s lacks the layering feature that clones need" % parent)
+        if "layering" not in _new_features(spec):
+            raise ValidationError("features", list(spec.features), "a copy-on-write clone needs layering")
         flatten = bool(spec.as_given("flatten")) and option == "clone_from"
         capacity = spec.capacity if spec.capacity is not None else info["size"]
         if capacity < info["size"]:
@@ -349,7 +431,7 @@ class RbdBackend(PoolBackend):
         if found.get(snapshot, {}).get("protected") != "true":
             ceph.snap_protect(snap_spec)  # clone v1 needs it; v2 does not mind
         child = self._spec(pool, spec.name)
-        ceph.clone(snap_spec, child)
+        ceph.clone(snap_spec, child, _new_features(spec))
         if capacity > parent_size:
             ceph.resize(child, capacity)
         if flatten:
@@ -389,6 +471,41 @@ class RbdBackend(PoolBackend):
             self._drop_clone_snapshot(ceph, image_spec(parent["pool"], parent.get("pool_namespace"), parent["image"]),
                                       parent["snapshot"])
 
+    def plan_volume_features(self, pool, volume, features):
+        """The image's features brought in line with features (those of FEATURES; any other it has is
+        kept); [] when they are. What rbd cannot change on an existing image is refused, naming it."""
+        refuse_features(features)
+        enable, disable = _feature_changes(volume.features or (), features)
+        for feature in enable:
+            if feature not in ENABLED_LATER:
+                raise ValidationError("features", list(features), "volume %r was created without %s, and Ceph sets it "
+                                      "only when an image is created" % (volume.name, feature))
+        for feature in disable:
+            if feature not in DISABLED_LATER:
+                raise ValidationError("features", list(features), "volume %r has %s, which Ceph never takes off an image"
+                                      % (volume.name, feature))
+        if not enable and not disable:
+            return []
+        words = "; ".join(part for part in (
+            "enable %s" % ", ".join(enable) if enable else "",
+            "disable %s" % ", ".join(disable) if disable else "",
+            "deep-flatten cannot be enabled again" if "deep-flatten" in disable else "") if part)
+        return [Action("change features of volume %r (%s)" % (volume.name, words), lambda: self._set_features(pool, volume, features))]
+
+    def _set_features(self, pool, volume, features):
+        ceph = self._ceph(pool)
+        spec = self._spec(pool, volume.name)
+        info = ceph.info(spec)
+        if info is None:
+            raise NotFoundError("volume %r was deleted meanwhile" % volume.name)
+        enable, disable = _feature_changes(info.get("features", ()), features)  # as they are now
+        if disable:
+            ceph.feature_disable(spec, disable)
+        if enable:
+            ceph.feature_enable(spec, enable)
+        if "object-map" in enable:
+            ceph.object_map_rebuild(spec)
+
     def plan_resize_volume(self, pool, volume, capacity):
         if capacity < volume.capacity:
             self._refuse_open(pool, volume, "shrink")
@@ -410,9 +527,8 @@ class RbdBackend(PoolBackend):
     def _refuse_open(self, pool, volume, verb):
         watchers = self._ceph(pool).watchers(self._spec(pool, volume.name))
         if watchers:
-            named = ", ".join("client.%s at %s" % (watcher.get("client"), watcher.get("address")) for watcher in watchers)
             raise StorageError("cannot %s volume %r: it is open by %s; close it (stop the guest) first"
-                               % (verb, volume.name, named))
+                               % (verb, volume.name, _watcher_words(watchers)))
 
     def _refuse_delete(self, pool, volume):
         """Watchers, clones, and snapshots not ours: named. Returns our snapshots without clones."""
@@ -449,6 +565,62 @@ class RbdBackend(PoolBackend):
                                           parent["snapshot"])
             except StorageError:
                 pass  # the volume is gone, as asked; the parent's delete drops a snapshot of ours left behind
+
+
+class _Contents(object):
+    """The images and the trash entries of the namespaces a purge deletes (None: the default one)."""
+
+    def __init__(self, images, trash):
+        self.images = images
+        self.trash = trash
+        self.in_trash = sum(len(entries) for entries in trash.values())
+        self.count = sum(len(names) for names in images.values()) + self.in_trash
+
+    def names(self):
+        found = []
+        for namespace in sorted(self.images, key=lambda name: name or ""):
+            found += [(namespace + "/" if namespace else "") + image for image in self.images[namespace]]
+        for namespace in sorted(self.trash, key=lambda name: name or ""):
+            found += [(namespace + "/" if namespace else "") + entry.get("name", "?") + " (in the trash)"
+                      for entry in self.trash[namespace]]
+        return found
+
+
+def _count_words(contents):
+    words = "%d image%s" % (contents.count, "" if contents.count == 1 else "s")
+    if contents.in_trash:
+        words += " (%d in the trash)" % contents.in_trash
+    return words
+
+
+def refuse_features(features):
+    """features as Ceph takes them: each with what it needs; object-map and fast-diff together (rbd turns
+    both on, and both off, at once)."""
+    for feature in features:
+        if feature not in FEATURES:
+            raise ValidationError("features", list(features), "%s is not an image feature set here (%s)"
+                                  % (feature, ", ".join(FEATURES)))
+        need = FEATURE_NEEDS.get(feature)
+        if need and need not in features:
+            raise ValidationError("features", list(features), "%s needs %s" % (feature, need))
+    if ("object-map" in features) != ("fast-diff" in features):
+        raise ValidationError("features", list(features), "object-map and fast-diff go together (rbd turns both on and off)")
+
+
+def _new_features(spec):
+    """The features of the image spec makes: the task's, else current Ceph's default."""
+    return DEFAULT_FEATURES if spec.features is None else tuple(feature for feature in FEATURES if feature in spec.features)
+
+
+def _feature_changes(have, want):
+    """(to enable, to disable) among FEATURES, each in the order rbd needs them: what others need first."""
+    enable = [feature for feature in FEATURES if feature in want and feature not in have]
+    disable = [feature for feature in reversed(FEATURES) if feature in have and feature not in want]
+    return enable, disable
+
+
+def _watcher_words(watchers):
+    return ", ".join("client.%s at %s" % (watcher.get("client"), watcher.get("address")) for watcher in watchers)
 
 
 def _is_key(secret):

@@ -39,6 +39,15 @@ META_MARGIN = 30
 DATA_TIMEOUT = 24 * 3600
 # the image features of a new image: what current Ceph gives one by default
 DEFAULT_FEATURES = ("layering", "exclusive-lock", "object-map", "fast-diff", "deep-flatten")
+# the features a task may ask for, in the order they depend on each other (striping, data-pool and the
+# rest follow from other options of rbd create, and are never changed here)
+FEATURES = ("layering", "exclusive-lock", "object-map", "fast-diff", "deep-flatten", "journaling")
+# what each feature needs (librbd refuses it without)
+FEATURE_NEEDS = {"object-map": "exclusive-lock", "fast-diff": "object-map", "journaling": "exclusive-lock"}
+# what rbd feature enable and disable take on an existing image: layering is fixed at creation, and
+# deep-flatten can only be dropped (rbd says "cannot update immutable features")
+ENABLED_LATER = ("exclusive-lock", "object-map", "fast-diff", "journaling")
+DISABLED_LATER = ("exclusive-lock", "object-map", "fast-diff", "deep-flatten", "journaling")
 # the monitors' ports when a host has none: msgr2's, then the legacy one
 MON_PORTS = (3300, 6789)
 # client options that the pool's own source sets: source.config may not set them
@@ -273,6 +282,10 @@ class Ceph(object):
     def trash(self, pool, namespace=None):
         return self.json("rbd", ["trash", "ls", "--all"] + _namespace(namespace) + [pool]) or []
 
+    def trash_remove(self, pool, namespace, image_id):
+        """An image of the trash deleted, whether or not its deferment has expired."""
+        self.run("rbd", ["trash", "rm", "--no-progress", "--force", image_spec(pool, namespace, image_id)], timeout=DATA_TIMEOUT)
+
     def pool_init(self, pool):
         self.run("rbd", ["pool", "init", pool])
 
@@ -332,6 +345,21 @@ class Ceph(object):
     def snap_remove(self, spec):
         self.run("rbd", ["snap", "rm", "--no-progress", spec])
 
+    def feature_enable(self, spec, features):
+        self.run("rbd", ["feature", "enable", spec] + list(features))
+
+    def feature_disable(self, spec, features):
+        self.run("rbd", ["feature", "disable", spec] + list(features))
+
+    def object_map_rebuild(self, spec):
+        """A new object map reads as invalid (every object counted as used) until rebuilt from the
+        image's objects, which reads them all: a data-sized operation."""
+        self.run("rbd", ["object-map", "rebuild", "--no-progress", spec], timeout=DATA_TIMEOUT)
+
+    def snap_purge(self, spec):
+        """Every unprotected snapshot of the image removed."""
+        self.run("rbd", ["snap", "purge", "--no-progress", spec], timeout=DATA_TIMEOUT)
+
     def clone(self, parent_snap, spec, features=DEFAULT_FEATURES):
         self.run("rbd", ["clone", "--image-feature", ",".join(features), parent_snap, spec])
 
@@ -380,7 +408,7 @@ def _words_of(tool, args):
     """What a message calls the command: the tool and its subcommand ("rbd snap rm", "ceph osd pool create")."""
     if tool == "ceph":
         count = 3 if args[:1] == ["osd"] else 1
-    elif tool == "rbd" and args[0] in ("snap", "namespace", "trash", "pool"):
+    elif tool == "rbd" and args[0] in ("snap", "namespace", "trash", "pool", "feature", "object-map"):
         count = 2
     else:
         count = 1

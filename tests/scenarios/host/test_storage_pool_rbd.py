@@ -6,12 +6,15 @@ test with a Ceph pool and a cephx user of its own (`ceph_pool`):
 
 - the life cycle: build (the Ceph pool made and initialised for rbd), start, stop, start, purge;
   an existing Ceph pool used without build; an RBD namespace built and purged alone;
-- purge refused while the pool holds images, naming how many;
+- purge refused while the pool holds images, naming how many; with purge_volumes the Ceph pool
+  goes with its images (of every namespace, with snapshots and clones), an RBD namespace with its
+  own (clones first, then the images, then the trash), and neither while an image is open or has
+  a clone outside what is deleted;
 - start refused in one line, within its deadline, for a Ceph pool that does not exist, a wrong
   key, a closed port, a port that accepts and never answers (a hung monitor), a cluster whose
   OSDs are down (a monitor alone) and a cluster that has stopped; a running pool whose cluster
-  went away (a relay to its monitor, stopped) fails in one line within the deadline, and can
-  still be undefined;
+  has stopped fails in one line within the deadline, and is stopped (check mode too) and
+  undefined without a command run;
 - storage_device_facts reports the pool with its sizes;
 - the key: in no result, diff, argv or environment of a command, and in no file others can read.
 
@@ -28,6 +31,7 @@ import time
 import ceph_cluster
 import fingerprints
 import harness
+from test_storage_volume_rbd import Holder
 from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._rbd import CONNECT_TIMEOUT
 
@@ -181,7 +185,7 @@ def store_files(store):
     return fingerprints.combine(files=lambda: fingerprints.tree(store["config_dir"]) if os.path.isdir(store["config_dir"]) else {})
 
 
-def test_osds_down_then_the_cluster_stopped(ceph_pool, store, scratch):
+def test_osds_down_then_the_cluster_stopped(ceph_pool, store, scratch, monkeypatch):
     """A second, small cluster (a monitor and an OSD, no mgr) of this test's: a pool on it runs and
     holds a volume; its OSD stops (the monitor still answers and authenticates, nothing that reads
     the pool completes), then its monitor. Every task that needs the cluster fails in one line
@@ -220,15 +224,86 @@ def test_osds_down_then_the_cluster_stopped(ceph_pool, store, scratch):
                          ("storage_volume", dict(volume, capacity="16M")),
                          ("storage_volume", dict(volume, state="absent"))):
         assert_fails_in_time(module, task, store, CONNECT_TIMEOUT, stopped)
-    # the pool still stops (whether it is there is asked once, and not answered within the deadline;
-    # check mode fails: its result describes the pool as still running, with sizes), and a stopped
-    # pool is undefined without asking the cluster
+    # the pool still stops, in check mode and for real, without a command run (no deadline waited
+    # for: a stop needs nothing of the cluster), and a stopped pool is undefined the same way
+    audit = ceph_cluster.KeyAudit(key, Runner).install(monkeypatch)
     started_at = time.monotonic()
-    stopped_pool = harness.run_module("storage_pool", dict(store, name="r2", state="stopped"))
-    assert not stopped_pool.failed and stopped_pool.actions == ["stop pool 'r2'"], stopped_pool.msg
-    assert time.monotonic() - started_at < CONNECT_TIMEOUT + SLACK
+    stopped_pool = harness.converge("storage_pool", dict(store, name="r2", state="stopped"), store_files(store))
+    assert stopped_pool.real.actions == ["stop pool 'r2'"]
+    assert stopped_pool.check["pool"]["state"] == "running" and stopped_pool.check["pool"]["capacity"] is None
+    assert stopped_pool.real["pool"]["state"] == "stopped"
     gone = harness.converge("storage_pool", dict(store, name="r2", state="absent"), store_files(store))
     assert gone.real.actions == ["undefine pool 'r2'"]
+    assert audit.commands == [], audit.commands
+    assert time.monotonic() - started_at < CONNECT_TIMEOUT  # eight module runs, none waiting on the cluster
+
+
+def test_purge_with_the_images(ceph, ceph_pool, store, scratch, monkeypatch):
+    """purge_volumes: the Ceph pool goes with its images (one with a snapshot and a clone, one in a
+    namespace, one in the trash), not while one is open, and the action counts them."""
+    audit = ceph_cluster.KeyAudit(ceph_pool.key, Runner).install(monkeypatch)
+    pool = ceph_pool.create().name
+    fingerprint = fingerprint_of(ceph_pool, scratch)
+    ceph.rbd("create", "--size", "8M", "%s/base" % pool)
+    ceph.rbd("snap", "create", "%s/base@gold" % pool)
+    ceph.rbd("snap", "protect", "%s/base@gold" % pool)
+    ceph.rbd("clone", "%s/base@gold" % pool, "%s/child" % pool)
+    ceph.rbd("create", "--size", "4M", "%s/binned" % pool)
+    ceph.rbd("trash", "mv", "%s/binned" % pool)
+    ceph.rbd("namespace", "create", "%s/other" % pool)
+    ceph.rbd("create", "--size", "4M", "%s/other/inner" % pool)
+    started = harness.run_module("storage_pool", pool_args(store, ceph_pool, state="running"))
+    assert not started.failed, started.msg
+    purge = dict(store, name="r1", state="absent", purge=True)
+    harness.refused("storage_pool", purge, fingerprint, "pool 'r1' still holds 2 volumes")
+
+    holder = Holder(ceph, pool, "other/inner")
+    try:
+        watcher = ceph.rbd("status", "%s/other/inner" % pool)["watchers"][0]
+        harness.refused("storage_pool", dict(purge, purge_volumes=True), fingerprint,
+                        "cannot purge, image %s/other/inner is open by client.%s at %s" % (pool, watcher["client"],
+                                                                                           watcher["address"]))
+    finally:
+        holder.stop()
+    gone = harness.converge("storage_pool", dict(purge, purge_volumes=True), fingerprint)
+    assert gone.real.actions == ["stop pool 'r1'",
+                                 "delete the storage of pool 'r1' (delete Ceph pool %r and its 4 images (1 in the trash))"
+                                 % pool, "undefine pool 'r1'"]
+    assert pool not in ceph.pools()
+    audit.check(gone.check, gone.real)
+
+
+def test_purge_of_a_namespace_with_its_images(ceph, ceph_pool, store, scratch):
+    """The images of the namespace removed, clones before parents and snapshots before images, then
+    its trash and the namespace; refused while an image has a clone outside the namespace."""
+    pool = ceph_pool.create().name
+    ceph.rbd("namespace", "create", "%s/guests" % pool)
+    inner = "%s/guests" % pool
+    ceph.rbd("create", "--size", "8M", "%s/base" % inner)
+    ceph.rbd("snap", "create", "%s/base@gold" % inner)
+    ceph.rbd("snap", "protect", "%s/base@gold" % inner)
+    ceph.rbd("clone", "%s/base@gold" % inner, "%s/child" % inner)
+    ceph.rbd("snap", "create", "%s/child@mine" % inner)
+    ceph.rbd("create", "--size", "4M", "%s/binned" % inner)
+    ceph.rbd("trash", "mv", "%s/binned" % inner)
+    ceph.rbd("create", "--size", "4M", "%s/outside-the-namespace" % pool)
+    fingerprint = fingerprint_of(ceph_pool, scratch, namespace="guests")
+    started = harness.run_module("storage_pool", pool_args(store, ceph_pool, source=ceph_pool.source(namespace="guests"),
+                                                           state="running"))
+    assert not started.failed, started.msg
+    purge = dict(store, name="r1", state="absent", purge=True, purge_volumes=True)
+
+    # a clone in the pool's default namespace hangs from the namespace's base: refused, naming it
+    ceph.rbd("clone", "--rbd-default-clone-format", "2", "%s/base@gold" % inner, "%s/escaped" % pool)
+    harness.refused("storage_pool", purge, fingerprint,
+                    "cannot purge, image %s/base has clones outside it (%s/escaped)" % (inner, pool))
+    ceph.rbd("rm", "%s/escaped" % pool)
+
+    gone = harness.converge("storage_pool", purge, fingerprint)
+    assert gone.real.actions[1] == ("delete the storage of pool 'r1' (remove RBD namespace 'guests' and its 3 images "
+                                    "(1 in the trash) from Ceph pool %r)" % pool), gone.real.actions
+    assert [entry["name"] for entry in ceph.rbd("namespace", "ls", pool)] == []
+    assert [image["image"] for image in ceph.images(pool)] == ["outside-the-namespace"]
 
 
 def assert_fails_in_time(module, task, store, deadline, words):

@@ -12,6 +12,8 @@ test in a Ceph pool of its own (`ceph_pool`) reached as its own cephx user:
   source; the source refused deletion while it has the clone; a flattened clone independent of
   its source, which can then be deleted;
 - a qcow2 image converted into a volume and read back (qemu-img compare), thin;
+- image features: a new image with the task's, then enabled and disabled as rbd can (a new object
+  map rebuilt), what rbd cannot change refused naming the feature, and a clone with its own;
 - the key in no result, diff, argv or environment of a command, and in no file others can read.
 
 Every change goes through harness.converge (check mode, real, again unchanged, check again)."""
@@ -48,6 +50,15 @@ def rbd_pool(ceph, ceph_pool, store):
 
 def fingerprint_of(ceph_pool, store):
     return fingerprints.combine(cluster=ceph_pool.fingerprint, files=lambda: fingerprints.tree(store["config_dir"]))
+
+
+def features_of(ceph, pool):
+    """Each image's features and flags (rbd info): what a change of features changes."""
+    found = {}
+    for name in ceph.rbd("ls", pool) or []:
+        image = info(ceph, pool, name)
+        found[name] = (image["features"], image["flags"])
+    return found
 
 
 def volume(store, name, **args):
@@ -121,7 +132,7 @@ def test_volume_life_cycle(ceph, rbd_pool, store, scratch, monkeypatch):
         "rbd:%s/v1" % pool, "%s/v1" % pool, "network", "raw", 64 * MiB, 0)
     assert found["backing_chain"] == []
     assert "<volume type='network'>" in found["xml"] or "<volume type=\"network\">" in found["xml"], found["xml"]
-    assert info(ceph, pool, "v1")["features"] == list(DEFAULT_FEATURES)
+    assert info(ceph, pool, "v1")["features"] == list(DEFAULT_FEATURES) == found["features"]
     results += [made.check, made.real, made.again, made.recheck]
 
     grown = harness.converge("storage_volume", volume(store, "v1", capacity="128M"), fingerprint)
@@ -167,6 +178,56 @@ def test_bad_volume_options_are_refused(rbd_pool, store):
                     "permissions=", "cephx users' caps")
     harness.refused("storage_volume", volume(store, "v@1", capacity="8M"), fingerprint, "name='v@1'", "names a snapshot")
     harness.refused("storage_volume", volume(store, "v1"), fingerprint, "capacity=None", "required")
+
+
+def test_image_features(ceph, rbd_pool, store, monkeypatch):
+    audit = ceph_cluster.KeyAudit(rbd_pool.key, Runner).install(monkeypatch)
+    pool = rbd_pool.name
+    fingerprint = fingerprints.combine(images=fingerprint_of(rbd_pool, store),
+                                       features=lambda: features_of(ceph, pool))
+    made = harness.converge("storage_volume", volume(store, "v1", capacity="16M", features=["layering", "exclusive-lock"]),
+                            fingerprint)
+    assert info(ceph, pool, "v1")["features"] == ["layering", "exclusive-lock"] == made.real["volume"]["features"]
+    # written before the object map exists: the rebuilt map counts it (allocation 4 MiB, not 16)
+    qemu_io(ceph, "rbd:%s/v1" % pool, "write -P 0x5a 0 1M")
+
+    more = ["layering", "exclusive-lock", "object-map", "fast-diff", "journaling"]
+    enabled = harness.converge("storage_volume", volume(store, "v1", features=more), fingerprint)
+    assert enabled.real.actions == ["change features of volume 'v1' (enable object-map, fast-diff, journaling)"]
+    found = info(ceph, pool, "v1")
+    assert (found["features"], found["flags"]) == (more, []), found  # the new map rebuilt: valid
+    assert enabled.real["volume"]["allocation"] == 4 * MiB and enabled.real["volume"]["features"] == more
+    assert enabled.check["diff"]["after"]["features"] == sorted(more)
+    assert enabled.check["diff"]["before"]["features"] == ["exclusive-lock", "layering"]
+
+    fewer = harness.converge("storage_volume", volume(store, "v1", features=["layering"]), fingerprint)
+    assert fewer.real.actions == ["change features of volume 'v1' (disable journaling, fast-diff, object-map, exclusive-lock)"]
+    assert info(ceph, pool, "v1")["features"] == ["layering"]
+
+    # what rbd cannot change, and what Ceph's rules forbid, refused by name before anything is done
+    harness.refused("storage_volume", volume(store, "v1", features=["layering", "deep-flatten"]), fingerprint,
+                    "features=", "volume 'v1' was created without deep-flatten, and Ceph sets it only when an image is created")
+    harness.refused("storage_volume", volume(store, "v1", features=[]), fingerprint,
+                    "features=[]", "volume 'v1' has layering, which Ceph never takes off an image")
+    harness.refused("storage_volume", volume(store, "v1", features=["layering", "object-map", "fast-diff"]), fingerprint,
+                    "object-map needs exclusive-lock")
+    harness.refused("storage_volume", volume(store, "v2", capacity="8M", features=["exclusive-lock", "object-map"]),
+                    fingerprint, "object-map and fast-diff go together")
+
+    # deep-flatten comes off (for good), the action says so; a clone gets the features it is given
+    harness.converge("storage_volume", volume(store, "v3", capacity="8M"), fingerprint)
+    without_deep_flatten = ["layering", "exclusive-lock", "object-map", "fast-diff"]
+    dropped = harness.converge("storage_volume", volume(store, "v3", features=without_deep_flatten), fingerprint)
+    assert dropped.real.actions == ["change features of volume 'v3' (disable deep-flatten; deep-flatten cannot be "
+                                    "enabled again)"]
+    harness.refused("storage_volume", volume(store, "c1", clone_from={"pool": "r1", "name": "v3"}, features=["exclusive-lock"]),
+                    fingerprint, "a copy-on-write clone needs layering")
+    cloned = harness.converge("storage_volume", volume(store, "c1", clone_from={"pool": "r1", "name": "v3"},
+                                                       features=["layering"]), fingerprint)
+    assert info(ceph, pool, "c1")["features"] == ["layering"] and cloned.real["clone_method"] == "cow"
+    for name in ("c1", "v3", "v1"):
+        harness.converge("storage_volume", volume(store, name, state="absent"), fingerprint)
+    audit.check(made.real, enabled.check, enabled.real, fewer.real, dropped.real, cloned.real)
 
 
 def test_delete_refused_for_snapshots_clones_and_watchers(ceph, rbd_pool, store):

@@ -127,6 +127,14 @@ def test_shrink_needs_shrink(env):
     assert env.descriptions(capacity="512M", shrink=True) == ["shrink volume 'disk.img' from 1.0 GiB to 512.0 MiB"]
 
 
+def test_features_of_an_existing_file_volume_are_refused(env):
+    env.file("disk.img", MI)
+    with pytest.raises(ValidationError) as caught:
+        env.plan(features=["layering"])
+    assert str(caught.value) == "features=['layering']: dir pools do not take it; it sets the features of RBD images"
+    assert "features" not in env.plan()[0].snapshot()  # a file volume has none
+
+
 def test_permission_drift(env):
     env.file("disk.img", MI, mode=0o644)
     perms = {"mode": "0600", "owner": None, "group": None, "label": None}
@@ -239,6 +247,8 @@ def test_stopped_pool(env):
     ({"clone_from": {"pool": "images"}}, "clone_from"),
     ({"clone_from": {"pool": "nope", "name": "x"}}, "clone_from.pool"),
     ({"clone_from": {"pool": "images", "name": "../x"}}, "clone_from.name"),
+    ({"features": ["layering"]}, "features"),
+    ({"features": ["layering", "layering"]}, "features"),
 ])
 def test_validation_names_the_option(env, overrides, option):
     params = {"capacity": "1G"}

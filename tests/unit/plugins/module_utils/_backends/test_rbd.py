@@ -10,15 +10,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import threading
 
 import pytest
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import _rbd
-from ansible_collections.poolcraft.storage.plugins.module_utils._backends._rbd import RbdBackend, parse_path
+from ansible_collections.poolcraft.storage.plugins.module_utils._backends._rbd import RbdBackend, RbdVolume, parse_path
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._model import (
-    Auth, BackingStore, CloneSource, Host, Permissions, PoolDef, PoolSource, VolumeDef, VolumeSpec)
+    Auth, BackingStore, CloneSource, Host, Permissions, PoolDef, PoolSource, VolumeSpec)
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._rbd import CephUnreachable
 
 from ansible_collections.poolcraft.storage.tests.unit.conftest import FakeRunner
@@ -43,9 +44,29 @@ def backend_with(fake_runner, *transcripts, **kwargs):
     return RbdBackend(runner), runner
 
 
-def image(name, size=16 * MiB, backing=()):
-    return VolumeDef(name=name, path="rbd:p1/" + name, key="p1/" + name, format="raw", capacity=size, allocation=0,
-                     type="network", backing=list(backing))
+def image(name, size=16 * MiB, backing=(), features=None):
+    return RbdVolume(name=name, path="rbd:p1/" + name, key="p1/" + name, format="raw", capacity=size, allocation=0,
+                     type="network", backing=list(backing), features=features)
+
+
+def rbd_json(runner, *args, **kwargs):
+    """One rbd call that prints JSON, as the backend makes it, answered with stdout (the real tool's shape)."""
+    runner.expect(["rbd", "--id", "u1"] + list(args) + ["--format", "json"], stdout=kwargs.get("stdout", "[]\n"))
+
+
+def rbd_call(runner, *args, **kwargs):
+    runner.expect(["rbd", "--id", "u1"] + list(args), rc=kwargs.get("rc", 0), stderr=kwargs.get("stderr", ""))
+
+
+def expect_contents(runner, images, trash="[]", namespaces='[{"name":"ns1"}]', ns_images="[]", ns_trash="[]"):
+    """The listing of a whole pool's purge: its namespaces, each one's images, then each one's trash."""
+    rbd_json(runner, "namespace", "ls", "p1", stdout=namespaces)
+    rbd_json(runner, "ls", "p1", stdout=images)
+    if namespaces != "[]":
+        rbd_json(runner, "ls", "--namespace", "ns1", "p1", stdout=ns_images)
+    rbd_json(runner, "trash", "ls", "--all", "p1", stdout=trash)
+    if namespaces != "[]":
+        rbd_json(runner, "trash", "ls", "--all", "--namespace", "ns1", "p1", stdout=ns_trash)
 
 
 class AnyOrder(FakeRunner):
@@ -187,17 +208,24 @@ def test_refresh_without_the_clusters_statistics_reads_zeros(fake_runner):
 
 
 def test_purge_refused_while_images_are_there_even_in_the_trash(fake_runner):
-    backend, _runner = backend_with(fake_runner, "rbd/purge_refused")
+    backend, runner = backend_with(fake_runner, "rbd/purge_refused")
+    runner.steps[1:] = []  # the probe's rbd ls; then the whole pool's listing
+    expect_contents(runner, '["a"]', trash='[{"id":"10c0b14bd01","name":"b"}]', ns_images='["c"]')
     with pytest.raises(StorageError) as caught:
         backend.plan_delete(pool_def())
-    assert str(caught.value) == ("pool 'guests': Ceph pool 'p1' still holds 1 images and 1 in its trash (a, b); "
-                                 "delete them before purge")
+    assert str(caught.value) == ("pool 'guests': Ceph pool 'p1' still holds 3 images (1 in the trash) (a, ns1/c, "
+                                 "b (in the trash)); delete them, or set purge_volumes: true to delete them with the pool")
 
 
 def test_purge_deletes_the_pool_after_checking_again(fake_runner):
     backend, runner = backend_with(fake_runner, "rbd/purge_pool")
+    runner.steps[1:-1] = []  # the probe's rbd ls, ..., the delete
+    delete = runner.steps.pop()
+    expect_contents(runner, "[]", namespaces="[]")
     actions = backend.plan_delete(pool_def())
     assert [action.description for action in actions] == ["delete Ceph pool 'p1'"]
+    expect_contents(runner, "[]", namespaces="[]")
+    runner.steps.append(delete)
     applied(actions)
     assert runner.calls[-1] == ["ceph", "--id", "u1", "osd", "pool", "rm", "p1", "p1", "--yes-i-really-really-mean-it"]
 
@@ -209,6 +237,123 @@ def test_purge_of_a_namespace_removes_it_alone(fake_runner):
         runner.expect(["rbd", "--id", "u1"] + argv + ["--format", "json"], stdout="[]\n")
     actions = backend.plan_delete(pool_def(namespace="ns1"))
     assert [action.description for action in actions] == ["remove RBD namespace 'ns1' from Ceph pool 'p1'"]
+
+
+WATCHER = '{"watchers":[{"address":"127.0.0.1:0/2883728944","client":4243,"cookie":139785146484640}]}'
+
+
+def purging(fake_runner):
+    backend, runner = backend_with(fake_runner)
+    backend.settings["purge_volumes"] = True
+    rbd_json(runner, "ls", "p1", stdout='["base"]')  # the probe
+    return backend, runner
+
+
+def test_purge_with_the_images_refused_while_one_is_open(fake_runner):
+    backend, runner = purging(fake_runner)
+    expect_contents(runner, '["base"]', namespaces="[]")
+    rbd_json(runner, "status", "p1/base", stdout=WATCHER)
+    with pytest.raises(StorageError) as caught:
+        backend.plan_delete(pool_def())
+    assert str(caught.value) == ("pool 'guests': cannot purge, image p1/base is open by client.4243 at "
+                                 "127.0.0.1:0/2883728944; close it (stop the guest) first")
+
+
+def test_purge_with_the_images_refused_for_a_clone_in_another_pool(fake_runner):
+    backend, runner = purging(fake_runner)
+    expect_contents(runner, '["base"]', namespaces="[]")
+    rbd_json(runner, "status", "p1/base", stdout='{"watchers":[]}')
+    rbd_json(runner, "children", "--all", "p1/base", stdout='[{"pool":"p2","pool_namespace":"","image":"kid",'
+             '"id":"10c8a3f2b1e0","trash":false},{"pool":"p1","pool_namespace":"","image":"sibling","id":"10c9","trash":false}]')
+    with pytest.raises(StorageError) as caught:
+        backend.plan_delete(pool_def())
+    assert str(caught.value) == ("pool 'guests': cannot purge, image p1/base has clones outside it (p2/kid); delete or "
+                                 "flatten them first")
+
+
+def expect_checked(runner, namespace_images, children="[]"):
+    expect_contents(runner, '["base"]', namespaces='[{"name":"ns1"}]', ns_images=namespace_images,
+                    ns_trash='[{"id":"10d1","name":"old"}]')
+    for spec in ["p1/base"] + ["p1/ns1/" + name for name in json.loads(namespace_images)]:
+        rbd_json(runner, "status", spec, stdout='{"watchers":[]}')
+        rbd_json(runner, "children", "--all", spec, stdout=children)
+
+
+def test_purge_with_the_images_names_the_count_and_checks_again(fake_runner):
+    backend, runner = purging(fake_runner)
+    expect_checked(runner, '["disk"]')
+    actions = backend.plan_delete(pool_def())
+    assert [action.description for action in actions] == ["delete Ceph pool 'p1' and its 3 images (1 in the trash)"]
+    # the apply asks again: an image opened since the plan stops it, with nothing deleted
+    expect_contents(runner, '["base"]', namespaces='[{"name":"ns1"}]', ns_images='["disk"]')
+    rbd_json(runner, "status", "p1/base", stdout=WATCHER)
+    with pytest.raises(StorageError) as caught:
+        applied(actions)
+    assert "image p1/base is open by client.4243" in str(caught.value)
+    assert not any(call[:2] == ["ceph", "--id"] and "rm" in call for call in runner.calls)
+    expect_checked(runner, '["disk"]')
+    runner.expect(["ceph", "--id", "u1", "osd", "pool", "rm", "p1", "p1", "--yes-i-really-really-mean-it"])
+    applied(actions)
+
+
+def test_purge_of_a_namespace_with_its_images_clones_first(fake_runner):
+    backend, runner = backend_with(fake_runner)
+    backend.settings["purge_volumes"] = True
+    pool = pool_def(namespace="ns1")
+    inner = '[{"pool":"p1","pool_namespace":"ns1","image":"child","id":"10e2","trash":false}]'
+
+    def contents():
+        rbd_json(runner, "ls", "--namespace", "ns1", "p1", stdout='["base","child"]')
+        rbd_json(runner, "trash", "ls", "--all", "--namespace", "ns1", "p1", stdout='[{"id":"10d1","name":"old"}]')
+        for name, children in (("base", inner), ("child", "[]")):
+            rbd_json(runner, "status", "p1/ns1/" + name, stdout='{"watchers":[]}')
+            rbd_json(runner, "children", "--all", "p1/ns1/" + name, stdout=children)
+
+    rbd_json(runner, "ls", "--namespace", "ns1", "p1", stdout='["base","child"]')  # the probe
+    contents()
+    actions = backend.plan_delete(pool)
+    assert [action.description for action in actions] == [
+        "remove RBD namespace 'ns1' and its 3 images (1 in the trash) from Ceph pool 'p1'"]
+    contents()
+    # first round: child (no clones of its own) goes, base waits for it; then base, its protected snapshot first
+    rbd_json(runner, "children", "--all", "p1/ns1/base", stdout=inner)
+    rbd_json(runner, "children", "--all", "p1/ns1/child", stdout="[]")
+    rbd_json(runner, "snap", "ls", "p1/ns1/child", stdout='[{"id":5,"name":"mine","size":8388608,"protected":"false"}]')
+    rbd_call(runner, "snap", "purge", "--no-progress", "p1/ns1/child")
+    rbd_call(runner, "rm", "--no-progress", "p1/ns1/child")
+    rbd_json(runner, "children", "--all", "p1/ns1/base", stdout="[]")
+    rbd_json(runner, "snap", "ls", "p1/ns1/base", stdout='[{"id":4,"name":"gold","size":8388608,"protected":"true"}]')
+    rbd_call(runner, "snap", "unprotect", "p1/ns1/base@gold")
+    rbd_call(runner, "snap", "purge", "--no-progress", "p1/ns1/base")
+    rbd_call(runner, "rm", "--no-progress", "p1/ns1/base")
+    rbd_call(runner, "trash", "rm", "--no-progress", "--force", "p1/ns1/10d1")
+    rbd_call(runner, "namespace", "remove", "--pool", "p1", "--namespace", "ns1")
+    applied(actions)
+
+
+def test_a_failed_removal_in_a_namespace_names_what_was_done(fake_runner):
+    backend, runner = backend_with(fake_runner)
+    backend.settings["purge_volumes"] = True
+    pool = pool_def(namespace="ns1")
+    for _round in range(3):  # the probe's listing; the plan's; the apply's
+        rbd_json(runner, "ls", "--namespace", "ns1", "p1", stdout='["a","b"]')
+        if _round:
+            rbd_json(runner, "trash", "ls", "--all", "--namespace", "ns1", "p1")
+            for name in ("a", "b"):
+                rbd_json(runner, "status", "p1/ns1/" + name, stdout='{"watchers":[]}')
+                rbd_json(runner, "children", "--all", "p1/ns1/" + name)
+    actions = backend.plan_delete(pool)
+    for name in ("a", "b"):
+        rbd_json(runner, "children", "--all", "p1/ns1/" + name)
+    rbd_json(runner, "snap", "ls", "p1/ns1/a")
+    rbd_call(runner, "rm", "--no-progress", "p1/ns1/a")
+    rbd_json(runner, "snap", "ls", "p1/ns1/b")
+    rbd_call(runner, "rm", "--no-progress", "p1/ns1/b", rc=16,
+             stderr="rbd: error: image still has watchers\nThis means the image is still open or the client using it crashed.")
+    with pytest.raises(StorageError) as caught:
+        applied(actions)
+    assert str(caught.value).startswith("pool 'guests': removed 1 of 2 images of RBD namespace 'ns1', then: ")
+    assert "image still has watchers" in str(caught.value)
 
 
 # -- volumes: reading ---------------------------------------------------------------------------------
@@ -425,9 +570,104 @@ def test_a_leftover_temporary_image_is_removed_first(fake_runner, tmp_path):
     assert applied(backend.plan_create_volume(pool_def(), spec)) == ["copy"]
 
 
+# -- image features -----------------------------------------------------------------------------------
+
+INFO = ('{"name":"v1","id":"103168630a0a","size":16777216,"objects":4,"order":22,"object_size":4194304,'
+        '"snapshot_count":0,"format":2,"features":%s,"op_features":[],"flags":[]}')
+
+
+def test_a_new_image_gets_the_features_asked_for_or_cephs_default(fake_runner):
+    backend, runner = backend_with(fake_runner)
+    pool = pool_def()
+    rbd_call(runner, "create", "--size", "%dB" % MiB, "--image-feature", "layering,exclusive-lock", "p1/v1")
+    applied(backend.plan_create_volume(pool, VolumeSpec(name="v1", format="raw", capacity=MiB,
+                                                        features=("exclusive-lock", "layering"))))
+    rbd_call(runner, "create", "--size", "%dB" % MiB, "--image-feature", "", "p1/v2")
+    applied(backend.plan_create_volume(pool, VolumeSpec(name="v2", format="raw", capacity=MiB, features=())))
+    rbd_call(runner, "create", "--size", "%dB" % MiB, "--image-feature",
+             "layering,exclusive-lock,object-map,fast-diff,deep-flatten", "p1/v3")
+    applied(backend.plan_create_volume(pool, VolumeSpec(name="v3", format="raw", capacity=MiB)))
+
+
+@pytest.mark.parametrize("features, words", [
+    (("object-map", "fast-diff"), "object-map needs exclusive-lock"),
+    (("journaling",), "journaling needs exclusive-lock"),
+    (("exclusive-lock", "object-map"), "object-map and fast-diff go together"),
+    (("exclusive-lock", "fast-diff"), "fast-diff needs object-map"),
+    (("striping",), "striping is not an image feature set here"),
+])
+def test_features_against_cephs_rules_are_refused_before_anything_runs(quiet_runner, features, words):
+    backend = RbdBackend(quiet_runner)
+    for plan in (lambda: backend.plan_create_volume(pool_def(), VolumeSpec(name="v1", format="raw", capacity=MiB,
+                                                                           features=features)),
+                 lambda: backend.plan_volume_features(pool_def(), image("v1", features=("layering",)), features)):
+        with pytest.raises(ValidationError) as caught:
+            plan()
+        assert caught.value.option == "features" and words in str(caught.value)
+
+
+def test_features_are_enabled_and_disabled_as_rbd_can(fake_runner):
+    backend, runner = backend_with(fake_runner)
+    pool = pool_def()
+    have = image("v1", features=("layering", "exclusive-lock", "deep-flatten", "striping"))
+    want = ("layering", "exclusive-lock", "object-map", "fast-diff", "journaling")
+    actions = backend.plan_volume_features(pool, have, want)
+    assert [action.description for action in actions] == [
+        "change features of volume 'v1' (enable object-map, fast-diff, journaling; disable deep-flatten; deep-flatten "
+        "cannot be enabled again)"]
+    # the apply reads the image again: journaling was enabled meanwhile, by somebody else
+    rbd_json(runner, "info", "p1/v1", stdout=INFO % '["layering","exclusive-lock","deep-flatten","journaling","striping"]')
+    rbd_call(runner, "feature", "disable", "p1/v1", "deep-flatten")
+    rbd_call(runner, "feature", "enable", "p1/v1", "object-map", "fast-diff")
+    rbd_call(runner, "object-map", "rebuild", "--no-progress", "p1/v1")
+    applied(actions)
+    assert runner.timeouts[-1] == 24 * 3600  # the rebuild reads every object
+    # features of the image that the option does not set (striping) are kept; nothing to do
+    assert backend.plan_volume_features(pool, image("v1", features=want + ("striping",)), want) == []
+    # and off again, in the order rbd needs (journaling and the map before the lock)
+    rbd_json(runner, "info", "p1/v1", stdout=INFO % '["layering","exclusive-lock","object-map","fast-diff","journaling"]')
+    rbd_call(runner, "feature", "disable", "p1/v1", "journaling", "fast-diff", "object-map", "exclusive-lock")
+    applied(backend.plan_volume_features(pool, image("v1", features=want), ("layering",)))
+
+
+@pytest.mark.parametrize("have, want, words", [
+    (("exclusive-lock",), ("layering", "exclusive-lock"), "volume 'v1' was created without layering, and Ceph sets it "
+                                                          "only when an image is created"),
+    (("layering",), ("layering", "deep-flatten"), "was created without deep-flatten"),
+    (("layering", "exclusive-lock"), ("exclusive-lock",), "volume 'v1' has layering, which Ceph never takes off an image"),
+])
+def test_what_rbd_cannot_change_is_refused_naming_the_feature(quiet_runner, have, want, words):
+    with pytest.raises(ValidationError) as caught:
+        RbdBackend(quiet_runner).plan_volume_features(pool_def(), image("v1", features=have), want)
+    assert caught.value.option == "features" and words in str(caught.value)
+
+
+def test_a_clone_gets_its_features_and_needs_layering(fake_runner):
+    backend, runner = backend_with(fake_runner)
+    source = CloneSource(path="rbd:p1/base", format="raw", capacity=16 * MiB)
+    for _twice in range(2):
+        rbd_json(runner, "info", "p1/base", stdout=INFO % '["layering","exclusive-lock"]')
+    with pytest.raises(ValidationError) as caught:
+        backend.plan_create_volume(pool_def(), VolumeSpec(name="c1", format="raw", clone=source, features=("exclusive-lock",)))
+    assert str(caught.value) == "features=['exclusive-lock']: a copy-on-write clone needs layering"
+    actions = backend.plan_create_volume(pool_def(), VolumeSpec(name="c1", format="raw", clone=source, features=("layering",)))
+    rbd_json(runner, "snap", "ls", "p1/base")
+    rbd_call(runner, "snap", "create", "--no-progress", "p1/base@poolcraft-clone-c1")
+    rbd_call(runner, "snap", "protect", "p1/base@poolcraft-clone-c1")
+    rbd_call(runner, "clone", "--image-feature", "layering", "p1/base@poolcraft-clone-c1", "p1/c1")
+    assert applied(actions) == ["cow"]
+
+
+def test_get_volume_reads_the_features(fake_runner):
+    backend, runner = backend_with(fake_runner)
+    rbd_json(runner, "info", "p1/v1", stdout=INFO % '["layering","exclusive-lock"]')
+    found = backend.get_volume(pool_def(), "v1")
+    assert found.features == ("layering", "exclusive-lock") and found.allocation == found.capacity == 16 * MiB
+
+
 def test_volume_options_of_the_type(quiet_runner):
     backend = RbdBackend(quiet_runner)
-    assert backend.volume_formats == ("raw",) and backend.volume_options == ()
+    assert backend.volume_formats == ("raw",) and backend.volume_options == ("features",)
     assert backend.clone_format("qcow2") == "raw"
     with pytest.raises(ValidationError):
         backend.refuse_volume_permissions(Permissions(mode=0o600))

@@ -16,6 +16,7 @@
 #   make bench-noop   6 no-op storage_pool tasks against 6 stat tasks through ansible-playbook (BENCH_NOOP_ARGS)
 #   make bench-iscsi  iscsi-direct refresh of 64 LUNs on tgtd against virsh pool-refresh, as root (BENCH_ISCSI_ARGS)
 #   make bench-rbd    rbd refresh and listing of 1,000 images against virsh pool-refresh, as root (BENCH_RBD_ARGS)
+#   make bench-mpath  mpath refresh of 1 map among 64 in the test VM against multipath -ll, as root (BENCH_MPATH_ARGS)
 #   make deps         Debian packages, .venv, get-pip stand-in (scripts/install-deps)
 #   make clean        remove .build/ and tests/output/ (distclean: .venv/ too)
 #
@@ -54,6 +55,7 @@ BENCH_FACTS_ARGS ?=
 BENCH_NOOP_ARGS ?=
 BENCH_ISCSI_ARGS ?=
 BENCH_RBD_ARGS ?=
+BENCH_MPATH_ARGS ?=
 
 export PATH := $(VENV)/bin:$(PATH)
 
@@ -62,7 +64,7 @@ NAME := $(shell sed -n 's/^name:[[:space:]]*\([A-Za-z0-9_]*\).*/\1/p' $(ROOT)/ga
 VERSION := $(shell sed -n 's/^version:[[:space:]]*\([0-9A-Za-z.+-]*\).*/\1/p' $(ROOT)/galaxy.yml)
 TARBALL := $(BUILD)/$(NAMESPACE)-$(NAME)-$(VERSION).tar.gz
 
-.PHONY: help deps tree sanity units scenarios integration test-host test-vm test test-quick build install demo-playbook demo bench bench-facts bench-noop bench-iscsi bench-rbd clean distclean
+.PHONY: help deps tree sanity units scenarios integration test-host test-vm test test-quick build install demo-playbook demo bench bench-facts bench-noop bench-iscsi bench-rbd bench-mpath clean distclean
 
 help:
 	@sed -n 's/^#   //p' $(ROOT)/Makefile
@@ -134,6 +136,9 @@ bench-iscsi: deps
 
 bench-rbd: deps
 	@$(STAGE) bench-rbd $(VENV)/bin/python $(ROOT)/bench/rbd_refresh.py $(BENCH_RBD_ARGS)
+
+bench-mpath: deps
+	@$(STAGE) bench-mpath $(VENV)/bin/python $(ROOT)/bench/mpath_refresh.py $(BENCH_MPATH_ARGS)
 
 clean:
 	rm -rf "$(BUILD)" "$(ROOT)/tests/output"

@@ -7,7 +7,8 @@
   Devices are matched with the PVs LVM reports by device number, never by
   name, so /dev/disk/by-id links and LVM's /dev/sdX names compare equal.
 - Build is safe: a device with any signature is refused unless overwrite, a
-  device in use (mounted, held, a PV of another VG) always. Build also brings
+  device in use (mounted, held, a PV of another VG) always; a path of a
+  multipath map always, naming the map to build on instead. Build also brings
   the VG in line with source.devices: new devices are added; a PV no longer
   listed is taken out only with remove_devices and only while nothing is
   allocated on it. A thin_pool is made (and grown) by build too.
@@ -39,6 +40,7 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base 
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._host import _blockdev
 from ansible_collections.poolcraft.storage.plugins.module_utils._host._blockdev import device_number
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._multipath_paths import map_of_path
 from ansible_collections.poolcraft.storage.plugins.module_utils._host._wipe import overwrite
 from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action, BackingStore, PoolStatus, VolumeDef
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._lvm import Lvm
@@ -62,6 +64,14 @@ def check_lvm_name(name, option, lv=False):
                                             "not starting with -")
     if lv and (name.startswith(_LV_RESERVED_PREFIXES) or any(part in name for part in _LV_RESERVED_PARTS)):
         raise ValidationError(option, name, "LVM reserves this name for its own LVs")
+
+
+def refuse_multipath_path(device):
+    """A path of a multipath map is never written behind the map's back: refused, naming the map."""
+    mapped = map_of_path(device.path)
+    if mapped is not None:
+        raise StorageError("source.devices %s is a path of multipath map %s; refusing to use it, even with overwrite: "
+                           "list the map instead, %s or %s" % (device.given, mapped.name, mapped.path, mapped.by_id))
 
 
 def lv_name_at(vg_dir, path):
@@ -191,6 +201,7 @@ class LogicalBackend(PoolBackend):
         by_number = dict((pv.maj_min, pv) for pv in pvs if pv.maj_min)
         changes = []
         for device in devices:
+            refuse_multipath_path(device)
             pv = by_number.get(device.number)
             if pv is not None and pv.vg and pv.vg != vg_name:
                 raise StorageError("source.devices %s is a physical volume of volume group %s; refusing to use it, "
@@ -205,7 +216,8 @@ class LogicalBackend(PoolBackend):
         return changes
 
     def _writable(self, path, overwrite):
-        """The device as it is now: the plan may be minutes old."""
+        """The device as it is now: the plan may be minutes old (multipathd may have made a map of it)."""
+        refuse_multipath_path(Device(path, path, None))
         state = _blockdev.inspect(path, self.runner)
         _blockdev.ensure_writable(state, overwrite, "source.devices")
         return state

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Multipath maps as the kernel holds them: `dmsetup table` and `dmsetup status`
 of the multipath targets (path groups, selectors, each path's state). Works
-with or without multipathd running; run each once for all maps."""
+with or without multipathd running. multipath_tables() runs each once for all
+maps; maps_tables() only for the maps it names (an mpath pool's selection)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,6 +12,9 @@ __metaclass__ = type
 
 TABLE_ARGV = ["dmsetup", "table", "--target", "multipath"]
 STATUS_ARGV = ["dmsetup", "status", "--target", "multipath"]
+
+# dmsetup table/status only ask the kernel and return at once; a deadline all the same
+COMMAND_TIMEOUT = 30
 
 _PG_STATES = {"A": "active", "E": "enabled", "D": "disabled"}
 
@@ -116,6 +120,42 @@ def parse(table_text, status_text):
             groups.append({"number": group["number"], "selector": group["selector"], "state": state, "paths": paths})
         maps[name] = {"features": table["features"], "hw_handler": table["hw_handler"], "groups": groups}
     return maps
+
+
+def named_argv(kind, names):
+    """dmsetup table|status of the maps called names only."""
+    return ["dmsetup", kind] + list(names)
+
+
+def _prefixed(text, names):
+    """dmsetup prints one device's lines without its name; several devices' with "name: "."""
+    if len(names) != 1:
+        return text
+    return "".join("%s: %s\n" % (names[0], line) for line in (text or "").splitlines() if line.strip())
+
+
+def _named(runner, kind, names):
+    """The lines of dmsetup table|status of the maps called names, each with its "name: "; a map
+    gone since it was found stops dmsetup there (rc 1, "Device does not exist"): the maps not
+    printed are asked one by one."""
+    rc, out, _err = runner.run(named_argv(kind, names), check=False, timeout=COMMAND_TIMEOUT)
+    text = _prefixed(out, names)
+    if rc != 0 and len(names) > 1:
+        seen = set(_lines(text))
+        for name in names:
+            if name not in seen:
+                _rc, more, _err = runner.run(named_argv(kind, [name]), check=False, timeout=COMMAND_TIMEOUT)
+                text += _prefixed(more, [name])
+    return text
+
+
+def maps_tables(runner, names):
+    """parse() of the maps called names only: two commands, whatever their number. A map that
+    is gone is left out."""
+    names = sorted(names)
+    if not names:
+        return {}
+    return parse(_named(runner, "table", names), _named(runner, "status", names))
 
 
 def multipath_tables(runner):

@@ -4,10 +4,12 @@
 """pool_sources, bad input (issue 10, item 5): generated types and device lists, pointed at
 paths that are not block devices (files, a FIFO, /dev/null, hostile and missing paths) and at
 the host's own disk (only read: wipefs --no-act). LVM sees no device of the host (the sandbox's
-LVM_SYSTEM_DIR). The kinds that ask a server (netfs, iscsi, iscsi-direct) get hostile hosts,
-ports, initiator names, deadlines and options of the other kinds; their bases ask 127.0.0.1 on
-port 1, where nothing listens, with a deadline of 2 s, so even a host that is accepted answers
-at once or is given up in time. Each call must keep the four properties of bad_inputs.py."""
+LVM_SYSTEM_DIR). The kinds that ask a server (netfs, iscsi, iscsi-direct, rbd) get hostile hosts,
+ports, initiator names, monitors, logins, deadlines and options of the other kinds; their bases ask
+127.0.0.1 on port 1, where nothing listens, with a deadline of 2 s (rbd: 1 s, the ceph tool starts
+slowly), so even a host that is accepted answers at once or is given up in time. The kinds that
+read all of the host's SCSI hosts or multipath maps (scsi, mpath; none on this host) get the
+options of the others. Each call must keep the four properties of bad_inputs.py."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -27,6 +29,11 @@ NETWORK_BASES = [dict(type="netfs", source={"host": "127.0.0.1"}, timeout=2),
                  dict(type="iscsi", source={"host": "127.0.0.1", "port": 1}, timeout=2),
                  dict(type="iscsi-direct", source={"host": "127.0.0.1", "port": 1, "initiator": KVM1}, timeout=2)]
 ISCSI_BASES = NETWORK_BASES[1:]
+RBD_BASES = [dict(type="rbd", source={"hosts": [{"name": "127.0.0.1", "port": 1}]}, timeout=1),
+             dict(type="rbd", source={"hosts": [{"name": "127.0.0.1", "port": 1}],
+                                      "auth": {"username": "u1", "secret": "AQDXvA9rpY7iIhAAuM8XotFsQJ3HHhZkoRX6GA=="}},
+                  timeout=1)]
+LOCAL_BASES = [dict(type="scsi"), dict(type="mpath")]
 
 
 def build(sandbox):
@@ -78,6 +85,47 @@ TIMEOUTS = [("zero", 0, True), ("negative", -1, True), ("601", 601, True), ("hug
             ("list", [2], True), ("digits as text", "1", False), ("one", 1, False)]
 
 
+def rbd_cases():
+    """rbd: its monitors and its login made bad one at a time, and the options of the other kinds."""
+    monitors = [(label, [{"name": value, "port": 1}], refuse) for label, value, refuse in HOSTS] + [
+        ("empty list", [], True), ("a string", "127.0.0.1", True), ("list of strings", ["127.0.0.1"], True),
+        ("no name", [{"port": 1}], True), ("port zero", [{"name": "127.0.0.1", "port": 0}], True),
+        ("port as text", [{"name": "127.0.0.1", "port": "x"}], True),
+        ("unknown key", [{"name": "127.0.0.1", "port": 1, "addr": "x"}], True),
+        ("two monitors", [{"name": "127.0.0.1", "port": 1}, {"name": "::1", "port": 1}], False)]
+    logins = [("a string", "AQDXvA9rpY7iIhAAuM8XotFsQJ3HHhZkoRX6GA==", True), ("no username", {"secret": "k"}, True),
+              ("no secret", {"username": "u1"}, True), ("empty secret", {"username": "u1", "secret": ""}, True),
+              ("newline in secret", {"username": "u1", "secret": "a\nb"}, True),
+              ("NUL in secret", {"username": "u1", "secret": "a\x00b"}, True),
+              ("newline in username", {"username": "u\n1", "secret": "k"}, True),
+              ("empty username", {"username": "", "secret": "k"}, True),
+              ("unknown key", {"username": "u1", "secret": "k", "mutual_secret": "m"}, True)]
+    return [
+        bad.mutations("source.hosts", RBD_BASES, monitors, kind="rbd monitors"),
+        bad.mutations("source.auth", RBD_BASES, logins, kind="rbd login"),
+        bad.mutations("timeout", RBD_BASES, TIMEOUTS[:8], kind="rbd timeout"),
+        bad.mutations("source.host", RBD_BASES, [("any", "127.0.0.1", True)], kind="rbd host"),
+        bad.mutations("devices", RBD_BASES, [("a device", ["/dev/vda"], True)], kind="rbd devices"),
+        bad.fixed("rbd without monitors", dict(type="rbd", timeout=1), ["source.hosts"], must_refuse=True),
+        bad.mutations("source.hosts", NETWORK_BASES, [("any", [{"name": "127.0.0.1", "port": 1}], True)],
+                      kind="monitors of another kind"),
+    ]
+
+
+def local_cases():
+    """scsi and mpath: every option of the other kinds is refused."""
+    return [
+        bad.mutations("devices", LOCAL_BASES, [("a device", ["/dev/vda"], True), ("empty", [], True),
+                                               ("missing", ["/dev/poolcraft-nope"], True)], kind="local devices"),
+        bad.mutations("source", LOCAL_BASES, [("a host", {"host": "127.0.0.1"}, True),
+                                              ("monitors", {"hosts": [{"name": "127.0.0.1"}]}, True)], kind="local source"),
+        bad.mutations("timeout", LOCAL_BASES, [("any", 2, True)], kind="local timeout"),
+        bad.mutations("unknown_option", LOCAL_BASES, [("any", "x", True)]),
+        bad.fixed("scsi as it is", dict(type="scsi"), must_succeed=True),
+        bad.fixed("mpath as it is", dict(type="mpath"), must_succeed=True),
+    ]
+
+
 def network_cases():
     """The kinds that ask a server: their options made bad one at a time, and the other kinds' options."""
     return [
@@ -114,7 +162,7 @@ def cases():
     parts += [
         bad.mutations("config_dir", BASES, [("any", W + "/etc", True)]),
         bad.mutations("unknown_option", BASES, [("any", "x", True)]),
-    ] + network_cases()
+    ] + network_cases() + rbd_cases() + local_cases()
     return bad.strategy(parts, generated_share=0)
 
 

@@ -17,6 +17,7 @@ import pytest
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import _logical
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._host import _blockdev
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._multipath_paths import MapOfPath
 from ansible_collections.poolcraft.storage.plugins.module_utils._model import (
     BackingStore, CloneSource, Permissions, PoolDef, PoolSource, ThinPool, VolumeSpec)
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._lvm import parse_lvs
@@ -31,11 +32,15 @@ LVS_VM = load_transcript("lvm/lvs_vm_thin_snapshots_open")["steps"][0]
 MiB = 1 << 20
 
 
+class Found(dict):
+    """{node: (signatures, uses)}, and .paths: {node: the MapOfPath of the map it is a path of}."""
+
+
 @pytest.fixture
 def devices(monkeypatch):
     """Loop devices as the recording saw them: links resolve to /dev/loopN, numbered 7:N;
     signatures and uses of each as inspect would report them (blank and unused by default)."""
-    found = {}
+    found = Found()
 
     def resolve(device, option="source.device"):
         path = device.replace("/dev/disk/by-id/link-", "/dev/")
@@ -50,6 +55,9 @@ def devices(monkeypatch):
     monkeypatch.setattr(_blockdev, "resolve", resolve)
     monkeypatch.setattr(_blockdev, "inspect", inspect)
     monkeypatch.setattr(_logical, "device_number", lambda path: (7, int(path[len("/dev/loop"):])))
+    # no device is a path of a multipath map unless a test says so (paths[node] = MapOfPath)
+    paths = found.paths = {}
+    monkeypatch.setattr(_logical, "map_of_path", paths.get)
     return found
 
 
@@ -183,6 +191,51 @@ def test_a_new_vg_needs_devices(tmp_path, devices):
     runner.expect(PVS_HOST["argv"], stdout=PVS_EMPTY)
     with pytest.raises(ValidationError, match="volume group pcnew does not exist; list the devices"):
         backend(runner).plan_build(pool(name="pcnew", devices=()), False)
+
+
+# -- build on SAN: never on a path of a multipath map ---------------------------------------
+
+MAP = MapOfPath(name="pcmpa", wwid="1Linux_scsi_debug_2000", dm="dm-0")
+MAP_WORDS = "list the map instead, /dev/mapper/pcmpa or /dev/disk/by-id/dm-uuid-mpath-1Linux_scsi_debug_2000"
+
+
+def test_a_new_vg_on_a_path_is_refused_naming_the_map(tmp_path, devices):
+    devices.paths["/dev/loop4"] = MAP
+    runner = runner_for(tmp_path)
+    runner.expect(VGS_HOST["argv"], stdout=VGS_EMPTY)
+    runner.expect(PVS_HOST["argv"], stdout=PVS_EMPTY)
+    with pytest.raises(StorageError) as caught:
+        backend(runner).plan_build(pool(name="pcnew", devices=["/dev/loop3", "/dev/disk/by-id/link-loop4"]), True)
+    assert str(caught.value) == ("source.devices /dev/disk/by-id/link-loop4 is a path of multipath map pcmpa; refusing "
+                                 "to use it, even with overwrite: " + MAP_WORDS)
+    runner.assert_done()  # and nothing written: no wipefs, no pvcreate
+
+
+def test_extending_a_vg_with_a_path_is_refused_naming_the_map(tmp_path, devices):
+    devices.paths["/dev/loop3"] = MAP
+    runner = replay(runner_for(tmp_path), "vgs_host", "pvs_host")
+    with pytest.raises(StorageError, match="source.devices /dev/loop3 is a path of multipath map pcmpa"):
+        backend(runner).plan_build(pool(devices=["/dev/loop8", "/dev/loop9", "/dev/loop3"]), False)
+
+
+def test_a_device_that_became_a_path_since_the_plan_is_refused_when_applied(tmp_path, devices):
+    runner = runner_for(tmp_path)
+    runner.expect(VGS_HOST["argv"], stdout=VGS_EMPTY)
+    runner.expect(PVS_HOST["argv"], stdout=PVS_EMPTY)
+    actions = backend(runner).plan_build(pool(name="pcnew", devices=["/dev/loop3"]), False)
+    devices.paths["/dev/loop3"] = MAP  # multipathd made a map of it meanwhile
+    with pytest.raises(StorageError, match="is a path of multipath map pcmpa"):
+        applied(actions)
+    runner.assert_done()  # pvcreate never ran
+
+
+def test_a_vg_on_the_maps_themselves_is_built(tmp_path, devices):
+    devices.paths["/dev/loop5"] = MAP  # a path elsewhere changes nothing for the maps listed
+    runner = runner_for(tmp_path)
+    runner.expect(VGS_HOST["argv"], stdout=VGS_EMPTY)
+    runner.expect(PVS_HOST["argv"], stdout=PVS_EMPTY)
+    steps = described(backend(runner, autostart=False).plan_build(pool(name="pcsan", devices=["/dev/loop3", "/dev/loop4"]), False))
+    assert steps[-1] == "create volume group pcsan on /dev/loop3, /dev/loop4 (LVM autoactivation off)"
 
 
 # -- build: the VG there ----------------------------------------------------------------

@@ -30,7 +30,8 @@ from ansible_collections.poolcraft.storage.plugins.module_utils._errors import V
 
 def test_registry_is_alphabetical_and_the_types_follow_it():
     assert list(DISCOVERY) == sorted(DISCOVERY)
-    assert SOURCE_TYPES == tuple(DISCOVERY) == ("disk", "fs", "iscsi", "iscsi-direct", "logical", "netfs")
+    assert SOURCE_TYPES == tuple(DISCOVERY) == ("disk", "fs", "iscsi", "iscsi-direct", "logical", "mpath", "netfs", "rbd",
+                                                "scsi")
 
 
 @pytest.mark.parametrize("pool_type", sorted(DISCOVERY))
@@ -39,12 +40,12 @@ def test_every_registered_discovery_loads(pool_type, quiet_runner):
     assert discovery_for(pool_type, quiet_runner).runner is quiet_runner
 
 
-@pytest.mark.parametrize("pool_type", ["rbd", "LOGICAL", "", None, ["fs"]])
+@pytest.mark.parametrize("pool_type", ["dir", "LOGICAL", "", None, ["fs"]])
 def test_an_unknown_type_is_one_line_naming_the_known_ones(pool_type, quiet_runner):
     with pytest.raises(ValidationError) as caught:
         discovery_for(pool_type, quiet_runner)
     assert str(caught.value) == ("type=%r: no discovery for this pool type; known: disk, fs, iscsi, iscsi-direct, "
-                                 "logical, netfs" % (pool_type,))
+                                 "logical, mpath, netfs, rbd, scsi" % (pool_type,))
     assert caught.value.option == "type"
 
 
@@ -88,15 +89,15 @@ SCHEMA_DIR = os.environ.get("POOLCRAFT_LIBVIRT_SCHEMAS", "/usr/share/libvirt/sch
 
 @needs_lxml
 def test_the_module_offers_the_registrys_types():
-    assert _discovery.SOURCE_TYPES == ("disk", "fs", "iscsi", "iscsi-direct", "logical", "netfs")
+    assert _discovery.SOURCE_TYPES == ("disk", "fs", "iscsi", "iscsi-direct", "logical", "mpath", "netfs", "rbd", "scsi")
 
 
 @needs_lxml
 def test_an_unknown_type_is_refused_by_name(quiet_runner):
     with pytest.raises(ValidationError) as caught:
-        _discovery.discover("rbd", None, quiet_runner)
-    assert str(caught.value) == ("type='rbd': no discovery for this pool type; known: disk, fs, iscsi, iscsi-direct, "
-                                 "logical, netfs")
+        _discovery.discover("zfs", None, quiet_runner)
+    assert str(caught.value) == ("type='zfs': no discovery for this pool type; known: disk, fs, iscsi, iscsi-direct, "
+                                 "logical, mpath, netfs, rbd, scsi")
 
 
 # -- what a task may ask of each kind: block devices, or a server and a deadline ------------------
@@ -114,11 +115,36 @@ def test_a_kind_that_asks_a_server_takes_no_devices(pool_type, quiet_runner):
                            "for disk, fs, logical" % pool_type)
 
 
+def test_rbd_takes_no_devices_and_names_its_monitors(quiet_runner):
+    caught = refusal("rbd", quiet_runner, devices=["/dev/sdb"], source={"hosts": [{"name": "mon1"}]})
+    assert str(caught) == ("devices=['/dev/sdb']: type rbd asks a server (source.hosts), not block devices; devices is "
+                           "for disk, fs, logical")
+
+
+@pytest.mark.parametrize("pool_type, reads", [("mpath", "multipath maps"), ("scsi", "SCSI hosts")])
+def test_a_kind_that_reads_all_of_one_thing_takes_no_devices_server_or_deadline(pool_type, reads, quiet_runner):
+    caught = refusal(pool_type, quiet_runner, devices=["/dev/sdb"])
+    assert str(caught) == ("devices=['/dev/sdb']: type %s reads the host's own %s, all of them; devices is for disk, fs, "
+                           "logical" % (pool_type, reads))
+    caught = refusal(pool_type, quiet_runner, devices=[])
+    assert caught.option == "devices"
+    caught = refusal(pool_type, quiet_runner, source={"host": "nfs1"})
+    assert str(caught) == ("source={'host': 'nfs1'}: type %s reads the host's own %s; source is for iscsi, iscsi-direct, "
+                           "netfs, rbd" % (pool_type, reads))
+    caught = refusal(pool_type, quiet_runner, timeout=5)
+    assert str(caught) == "timeout=5: type %s asks no server; timeout is for iscsi, iscsi-direct, netfs, rbd" % pool_type
+
+
+def test_a_secret_given_to_a_kind_without_a_server_is_not_shown(quiet_runner):
+    caught = refusal("scsi", quiet_runner, source={"auth": {"username": "u", "secret": "s3cr3t-key"}})
+    assert "s3cr3t-key" not in str(caught) and caught.option == "source"
+
+
 @pytest.mark.parametrize("pool_type", ["disk", "fs", "logical"])
 def test_a_kind_that_reads_block_devices_takes_no_server(pool_type, quiet_runner):
     caught = refusal(pool_type, quiet_runner, source={"host": "nfs1", "port": None})
     assert str(caught) == ("source={'host': 'nfs1'}: type %s reads the host's own block devices; source is for iscsi, "
-                           "iscsi-direct, netfs" % pool_type)
+                           "iscsi-direct, netfs, rbd" % pool_type)
     caught = refusal(pool_type, quiet_runner, timeout=5)
     assert caught.option == "timeout"
 
@@ -145,6 +171,47 @@ def test_the_server_is_checked_before_anything_is_asked(pool_type, source, optio
     assert caught.option == option
     assert words in str(caught)
     assert "\n" not in str(caught)
+
+
+KEY = "AQDXvA9rpY7iIhAAuM8XotFsQJ3HHhZkoRX6GA=="
+
+
+@pytest.mark.parametrize("source, option, words", [
+    (None, "source.hosts", "required: type rbd asks a server for its sources, and needs source.hosts"),
+    ({"host": "mon1"}, "source.host", "rbd discovery takes no source.host; it takes source.hosts, source.auth"),
+    ({"hosts": []}, "source.hosts", "with at least one"),
+    ({"hosts": "mon1"}, "source.hosts", "a list of monitors"),
+    ({"hosts": ["mon1"]}, "source.hosts", "each monitor is a dict"),
+    ({"hosts": [{"port": 3300}]}, "source.hosts.name", "required"),
+    ({"hosts": [{"name": "mon1:3300"}]}, "source.hosts.name", "a port or a path goes in its own option"),
+    ({"hosts": [{"name": "mon1", "port": 0}]}, "source.hosts.port", "1 to 65535"),
+    ({"hosts": [{"name": "mon1", "addr": "x"}]}, "source.hosts.addr", "only name and port"),
+    ({"hosts": [{"name": "mon1"}], "auth": KEY}, "source.auth", "must be a dict"),
+    ({"hosts": [{"name": "mon1"}], "auth": {"secret": KEY}}, "source.auth.username", "required"),
+    ({"hosts": [{"name": "mon1"}], "auth": {"username": "", "secret": KEY}}, "source.auth.username", "empty"),
+    ({"hosts": [{"name": "mon1"}], "auth": {"username": "u1", "secret": KEY + "\n"}}, "source.auth.secret", "control"),
+    ({"hosts": [{"name": "mon1"}], "auth": {"username": "u1", "key": KEY}}, "source.auth.key", "only username and secret"),
+])
+def test_the_monitors_and_the_login_are_checked_before_anything_is_asked(source, option, words, quiet_runner):
+    caught = refusal("rbd", quiet_runner, source=source)
+    assert caught.option == option
+    assert words in str(caught)
+    assert "\n" not in str(caught) and KEY not in str(caught)
+
+
+def test_a_login_for_a_kind_that_takes_none_is_not_shown(quiet_runner):
+    caught = refusal("netfs", quiet_runner, source={"host": "nfs1", "auth": {"username": "u1", "secret": KEY}})
+    assert caught.option == "source.auth" and KEY not in str(caught)
+
+
+def test_the_query_of_rbd_has_the_monitors_and_the_login():
+    cls = discovery_class("rbd")
+    query = _discovery.server_query(cls, "rbd", {"hosts": [{"name": "[fd00::1]", "port": 3300}, {"name": "mon2", "port": None}],
+                                                 "auth": {"username": "u1", "secret": KEY}, "host": None}, 4)
+    assert query.host is None and query.timeout == 4
+    assert [(host.name, host.port) for host in query.hosts] == [("fd00::1", 3300), ("mon2", None)]
+    assert (query.auth.username, query.auth.secret, query.auth.type) == ("u1", KEY, "ceph")
+    assert KEY not in repr(query)
 
 
 @pytest.mark.parametrize("timeout", [0, -1, 601, 1.5, True, "5"])
@@ -184,6 +251,14 @@ def test_xml_of_a_server_source_keeps_libvirts_element_order():
 
 
 @needs_lxml
+def test_xml_of_an_adapter_keeps_libvirts_attribute_order():
+    xml = _discovery.sources_to_xml([{"adapter": {"wwpn": "2101001b32912a4c", "wwnn": "2001001b32912a4c", "type": "fc_host"}},
+                                     {"adapter": {"name": "host0", "type": "scsi_host"}}])
+    assert xml == ('<sources>\n  <source>\n    <adapter type="fc_host" wwnn="2001001b32912a4c" wwpn="2101001b32912a4c"/>\n'
+                   '  </source>\n  <source>\n    <adapter type="scsi_host" name="host0"/>\n  </source>\n</sources>\n')
+
+
+@needs_lxml
 def test_xml_escapes_what_it_must():
     xml = _discovery.sources_to_xml([(["/dev/disk/by-id/a&b\"c"], "v<g", None)])
     root = etree.fromstring(xml.encode("utf-8"))
@@ -214,6 +289,9 @@ def _schema_of(kind):
                      {"hosts": [("fd00::1", 3261)], "devices": ["iqn.2024-01.test:disk2"], "initiator": "iqn.2024-01.test:kvm1"}]),
     ("sourceiscsidirect", [{"hosts": [("10.0.0.1", 3260)], "devices": ["iqn.2024-01.test:disk1"],
                             "initiator": "iqn.2024-01.test:kvm1"}]),
+    ("sourcerbd", [{"hosts": [("127.0.0.1", 3300), ("fd00::1", None)], "name": "guests"}]),
+    ("sourcescsi", [{"adapter": {"type": "scsi_host", "name": "host3"}},
+                    {"adapter": {"type": "fc_host", "wwnn": "2000001b32912a4c", "wwpn": "2100001b32912a4c"}}]),
 ])
 def test_xml_validates_against_libvirts_source_definitions(kind, parts):
     schema = _schema_of(kind)
@@ -227,6 +305,9 @@ def test_xml_validates_against_libvirts_source_definitions(kind, parts):
     # libvirt's iscsi-direct <source> needs the initiator
     ("sourceiscsidirect", {"hosts": [("10.0.0.1", 3260)], "devices": ["iqn.2024-01.test:disk1"], "initiator": None}),
     ("sourcenetfs", {"hosts": [("nfs1", None)], "dir": "/srv/a", "format": "lvm2"}),
+    ("sourcescsi", {"adapter": {"type": "fc_host", "wwnn": "not-a-wwn", "wwpn": "2100001b32912a4c"}}),
+    # libvirt's mpath <source> is empty: ours names the map, and is ours (the module's notes say so)
+    ("sourcempath", {"devices": ["/dev/mapper/mpatha"], "name": "36001405a1b2c3d4e5f60718293a4b5c6"}),
 ])
 def test_the_schema_check_can_fail(kind, part):
     schema = _schema_of(kind)

@@ -91,6 +91,17 @@ def pytest_report_collectionfinish(config, items):
 # -- fixtures -------------------------------------------------------------------------------------
 
 @pytest.fixture
+def luns():
+    """Two scsi_debug LUNs, each over two paths, as multipath maps (multipath_luns.py); gone afterwards."""
+    from multipath_luns import MultipathLuns  # only the SAN scenarios pay for it
+    found = MultipathLuns()
+    try:
+        yield found.open()
+    finally:
+        found.close()
+
+
+@pytest.fixture
 def vm_disk():
     """vm_disk(n, blank=True): /dev/disk/by-id/virtio-vmdiskN, checked to exist (and to be blank)."""
     def get(number, blank=True):

@@ -14,21 +14,9 @@ __metaclass__ = type
 
 import os
 
-import pytest
-
 import fingerprints
 import harness
 from guest import sh
-from multipath_luns import MultipathLuns
-
-
-@pytest.fixture
-def luns():
-    found = MultipathLuns()
-    try:
-        yield found.open()
-    finally:
-        found.close()
 
 
 def three_runs(args, state):

@@ -14,23 +14,12 @@ __metaclass__ = type
 
 import os
 
-import pytest
-
 import fingerprints
 import harness
 from guest import sh
-from multipath_luns import MultipathLuns, node_number
+from multipath_luns import node_number
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import _mpath
-
-
-@pytest.fixture
-def luns():
-    found = MultipathLuns()
-    try:
-        yield found.open()
-    finally:
-        found.close()
 
 
 def size64(path):

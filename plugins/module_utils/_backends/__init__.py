@@ -36,7 +36,8 @@ if False:  # pylint: disable=using-constant-test
     # Never run. AnsiballZ packs only the module_utils it finds in import statements, and
     # importlib's are not statements: these lines put every backend into the payload.
     # pylint: disable-next=unused-import
-    from ansible_collections.poolcraft.storage.plugins.module_utils._backends import _dir, _disk, _fs, _iscsi, _iscsi_direct, _logical, _mpath, _netfs, _rbd, _scsi
+    from ansible_collections.poolcraft.storage.plugins.module_utils._backends import (
+        _dir, _disk, _fs, _iscsi, _iscsi_direct, _logical, _mpath, _netfs, _rbd, _scsi)
 
 
 def backend_class(pool_type):

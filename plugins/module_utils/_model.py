@@ -200,6 +200,7 @@ class VolumeDef:
     multipath_map: Optional[str] = None
     paths: tuple = ()
     map_state: Optional[str] = None
+    features: Optional[tuple] = None  # an RBD image's features (None: the type has none, or not read)
 
 
 # -- what backends find and are asked to make ------------------------------------------

@@ -39,8 +39,6 @@ import binascii
 import re
 import threading
 import weakref
-from dataclasses import dataclass
-from typing import Optional
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import (
     PoolBackend, create_volume_words, delete_volume_words, resize_volume_words)
@@ -66,12 +64,6 @@ _POOL_NAME_RE = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]{0,127}")
 # what the cluster said of each pool source, per Runner: a task has one Runner (shared by every
 # backend its manager makes), so a dead cluster costs a task one deadline, not one per question
 _PROBES = weakref.WeakKeyDictionary()
-
-
-@dataclass(frozen=True)
-class RbdVolume(VolumeDef):
-    """An RBD image: a volume with the image's features (None where a listing did not read them)."""
-    features: Optional[tuple] = None
 
 
 def parse_path(path):
@@ -346,7 +338,7 @@ class RbdBackend(PoolBackend):
         backing = []
         if parent:
             backing = [BackingStore(PATH_PREFIX + image_spec(parent["pool"], parent.get("pool_namespace"), parent["image"]), "raw")]
-        return RbdVolume(name=name, path=self.volume_path(pool, name), key=self._spec(pool, name), format="raw",
+        return VolumeDef(name=name, path=self.volume_path(pool, name), key=self._spec(pool, name), format="raw",
                          capacity=int(size), allocation=int(allocation), type="network", backing=backing, features=features)
 
     def _spec(self, pool, name, snapshot=None):

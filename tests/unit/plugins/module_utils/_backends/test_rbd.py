@@ -16,10 +16,10 @@ import threading
 import pytest
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import _rbd
-from ansible_collections.poolcraft.storage.plugins.module_utils._backends._rbd import RbdBackend, RbdVolume, parse_path
+from ansible_collections.poolcraft.storage.plugins.module_utils._backends._rbd import RbdBackend, parse_path
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
 from ansible_collections.poolcraft.storage.plugins.module_utils._model import (
-    Auth, BackingStore, CloneSource, Host, Permissions, PoolDef, PoolSource, VolumeSpec)
+    Auth, BackingStore, CloneSource, Host, Permissions, PoolDef, PoolSource, VolumeDef, VolumeSpec)
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._rbd import CephUnreachable
 
 from ansible_collections.poolcraft.storage.tests.unit.conftest import FakeRunner
@@ -45,7 +45,7 @@ def backend_with(fake_runner, *transcripts, **kwargs):
 
 
 def image(name, size=16 * MiB, backing=(), features=None):
-    return RbdVolume(name=name, path="rbd:p1/" + name, key="p1/" + name, format="raw", capacity=size, allocation=0,
+    return VolumeDef(name=name, path="rbd:p1/" + name, key="p1/" + name, format="raw", capacity=size, allocation=0,
                      type="network", backing=list(backing), features=features)
 
 

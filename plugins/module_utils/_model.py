@@ -2,7 +2,7 @@
 # Copyright: poolcraft.storage contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The model, as plain data: pools, volumes and their parts as the definitions and the host have
-them (frozen dataclasses; sizes in bytes), and the Action a plan is made of.
+them (frozen records, _record; sizes in bytes), and the Action a plan is made of.
 
 Nothing here reads or writes anything: _xml turns these into libvirt's XML and back, the
 backends find them on the host, the managers compare them."""
@@ -11,8 +11,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional
+
+from ansible_collections.poolcraft.storage.plugins.module_utils._record import field, record, replace
 
 
 class Action(object):
@@ -31,7 +32,7 @@ class Action(object):
 
 # -- definitions: what _xml reads and writes -------------------------------------------
 
-@dataclass(frozen=True)
+@record
 class Permissions:
     mode: Optional[int] = None
     owner: Optional[int] = None
@@ -46,7 +47,7 @@ class Permissions:
 HIDDEN = "********"
 
 
-@dataclass(frozen=True)
+@record
 class Auth:
     """How a pool logs in: CHAP for iSCSI (and mutual CHAP, the target proving itself too), or a
     cephx user and key for Ceph (type "ceph"). The secrets are in memory only: the XML names
@@ -69,14 +70,14 @@ class Auth:
         return dict((key, value) for key, value in found.items() if value)
 
 
-@dataclass(frozen=True)
+@record
 class Host:
     """One server of a pool with several (Ceph monitors); port None: the service's default."""
     name: str
     port: Optional[int] = None
 
 
-@dataclass(frozen=True)
+@record
 class PciAddress:
     """A PCI device's address (an HBA's, under which its SCSI host is found)."""
     domain: int = 0
@@ -88,7 +89,7 @@ class PciAddress:
         return "%04x:%02x:%02x.%x" % (self.domain, self.bus, self.slot, self.function)
 
 
-@dataclass(frozen=True)
+@record
 class Adapter:
     """The SCSI host of a scsi pool (libvirt's <adapter>): type "scsi_host", by name (hostN) or by the
     PCI address of its parent and its unique_id (stable across reboots where hostN is not); or type
@@ -111,7 +112,7 @@ class Adapter:
                 "wwnn": self.wwnn, "wwpn": self.wwpn, "parent": self.parent, "managed": self.managed}
 
 
-@dataclass(frozen=True)
+@record
 class PoolSource:
     """What a pool is made from; each pool type uses the fields it needs."""
     devices: tuple = ()
@@ -143,14 +144,14 @@ SOURCE_FIELDS = ("devices", "host", "port", "dir", "name", "format", "protocol_v
                  "hosts", "namespace", "config", "adapter", "wwids", "aliases")
 
 
-@dataclass(frozen=True)
+@record
 class ThinPool:
     """The LVM thin pool a logical pool's volumes are made in; size in bytes."""
     name: str
     size: Optional[int] = None
 
 
-@dataclass(frozen=True)
+@record
 class PoolDef:
     name: str
     type: str
@@ -165,13 +166,13 @@ class PoolDef:
         return replace(self, **changes)
 
 
-@dataclass(frozen=True)
+@record
 class BackingStore:
     path: str
     format: Optional[str] = None
 
 
-@dataclass(frozen=True)
+@record
 class MapPath:
     """One path of a multipath map: its device (sdb), its SCSI address (H:C:T:L), its state as the
     kernel has it (active, failed, ...) and the priority group it is in (1 is the first)."""
@@ -183,7 +184,7 @@ class MapPath:
     priority: Optional[int] = None
 
 
-@dataclass(frozen=True)
+@record
 class VolumeDef:
     """A volume as found (or as it will be): sizes in bytes."""
     name: str
@@ -205,7 +206,7 @@ class VolumeDef:
 
 # -- what backends find and are asked to make ------------------------------------------
 
-@dataclass(frozen=True)
+@record
 class PoolStatus:
     """What a refresh finds: sizes in bytes and how many volumes there are."""
     capacity: int
@@ -217,7 +218,7 @@ class PoolStatus:
     free_extents: Optional[tuple] = None
 
 
-@dataclass(frozen=True)
+@record
 class CloneSource:
     path: str
     format: str
@@ -225,7 +226,7 @@ class CloneSource:
     capacity: int = 0
 
 
-@dataclass(frozen=True)
+@record
 class VolumeSpec:
     """A volume to create, validated by the manager; sizes in bytes."""
     name: str

@@ -33,10 +33,9 @@ import os
 import re
 import stat
 
-from dataclasses import replace
-
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import StorageError
 from ansible_collections.poolcraft.storage.plugins.module_utils._host._atomic import atomic_write, fsync_dir
+from ansible_collections.poolcraft.storage.plugins.module_utils._record import replace
 
 DEFAULT_CONFIG_DIR = "/etc/poolcraft/storage"
 DEFAULT_RUNTIME_DIR = "/run/poolcraft/storage"

@@ -483,6 +483,8 @@ xml:
 
 from ansible.module_utils.basic import AnsibleModule
 
+# first: the module_utils imported after it are compiled once, not twice, on the managed host
+from ansible_collections.poolcraft.storage.plugins.module_utils import _compile_once  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.poolcraft.storage.plugins.module_utils._discovery import LXML_IMPORT_ERROR, SOURCE_TYPES, discover
 from ansible_collections.poolcraft.storage.plugins.module_utils._entry import exit_with, fitted_spec, require_library
 from ansible_collections.poolcraft.storage.plugins.module_utils._runner import Runner

@@ -456,6 +456,8 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
+# first: the module_utils imported after it are compiled once, not twice, on the managed host
+from ansible_collections.poolcraft.storage.plugins.module_utils import _compile_once  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.poolcraft.storage.plugins.module_utils._entry import fitted_spec
 from ansible_collections.poolcraft.storage.plugins.module_utils._facts import ARGUMENT_SPEC, gather_facts
 

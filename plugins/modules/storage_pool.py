@@ -718,6 +718,8 @@ pool:
 
 from ansible.module_utils.basic import AnsibleModule
 
+# first: the module_utils imported after it are compiled once, not twice, on the managed host
+from ansible_collections.poolcraft.storage.plugins.module_utils import _compile_once  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends import POOL_TYPES
 from ansible_collections.poolcraft.storage.plugins.module_utils._entry import PERMISSIONS_SPEC, argument_spec, run
 from ansible_collections.poolcraft.storage.plugins.module_utils._pool import PoolManager

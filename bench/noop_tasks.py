@@ -17,6 +17,10 @@ difference goes on the managed host: each module's AnsiballZ wrapper, kept from 
 is run directly and split into Python start, imports (compiled from the zip, as on
 every real run) and the rest (argument parsing, the work, exit_json).
 
+With --instructions (valgrind's callgrind on the managed host's side), each wrapper's run is
+also counted in CPU instructions: unlike times, a count does not move with the load of the
+machine, so it compares the two modules' runs where other work shares the CPU.
+
 Exit status: 0 target met; 1 target missed; 2 the setup failed or a storage_pool task
 was not a no-op. Everything it makes is removed before it exits. See bench/README.md.
 """
@@ -215,6 +219,21 @@ def host_side(wrapper, python, repeat):
     return result
 
 
+def instructions(wrapper, python, work):
+    """CPU instructions of one direct run of wrapper, as valgrind's callgrind counts them."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SetupError("--instructions needs valgrind (callgrind): not found")
+    out = os.path.join(work, "callgrind.out")
+    run_timed([valgrind, "--tool=callgrind", "--callgrind-out-file=" + out, python, wrapper],
+              dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+    with open(out) as handle:
+        for line in handle:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise SetupError("no instruction count in %s" % out)
+
+
 # runs a wrapper as `python WRAPPER` does, and lists the modules it imported when it exits
 _LIST_MODULES = ("import atexit, runpy, sys\n"
                  "atexit.register(lambda: sys.stderr.write('MODULES %s\\n' % ' '.join(sorted(sys.modules))))\n"
@@ -314,6 +333,8 @@ def main():
     parser.add_argument("--host-repeat", type=int, default=10, help="direct runs of each kept module wrapper (default 10)")
     parser.add_argument("--target", type=float, default=1.10, help="the largest ratio storage_pool / stat allowed (1.10)")
     parser.add_argument("--python", default=os.path.join(ROOT, ".venv", "bin", "python"), help="the managed host's Python")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count each module run's CPU instructions with valgrind (about a minute more)")
     parser.add_argument("--tmpdir", default=None)
     parser.add_argument("--json", default=None, help="also write the results as JSON to this file")
     opts = parser.parse_args()
@@ -356,6 +377,13 @@ def main():
                                    fmt(controller["storage_pool"]), fmt(controller["stat"])))
         print("poolcraft module_utils a no-op dir pool task imports: %s"
               % ", ".join(loaded_collection_modules(kept_wrapper(work, "storage_pool"), opts.python)))
+        if opts.instructions:
+            for module in host:
+                host[module]["instructions"] = instructions(kept_wrapper(work, module), opts.python, work)
+            print("%-52s %14s %14s %7.2fx" % ("CPU instructions of one module run (callgrind)",
+                                              "%.0f M" % (host["storage_pool"]["instructions"] / 1e6),
+                                              "%.0f M" % (host["stat"]["instructions"] / 1e6),
+                                              host["storage_pool"]["instructions"] / float(host["stat"]["instructions"])))
 
         print("")
         ratio = ratios["wall"]

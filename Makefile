@@ -2,9 +2,11 @@
 #
 #   make test         every stage, then a table of their times (what CI runs: .ci/run; scripts/test-all)
 #   make test-quick   units + the host scenarios of one pool type, for the edit-test loop (POOL=dir|fs|disk|logical|...)
-#   make test-host    sanity + units + host scenarios + host smoke targets
+#   make test-host    sanity + lint + units + host scenarios + host smoke targets
 #   make test-vm      the VM tier: boot the test VM, its scenarios in one pytest run, its smoke play (tests/vm)
 #   make sanity       ansible-test sanity (no ignore files) + changelog lint
+#   make lint         ansible-lint, production profile, no skips: roles, examples, molecule scenarios (LINT_ARGS: paths)
+#   make molecule     the roles' molecule scenarios against one test VM (MOLECULE_ARGS: scenario names)
 #   make units        ansible-test units
 #   make scenarios    the host scenarios: modules run in-process by pytest on the real subsystems (SCENARIO_ARGS)
 #   make integration  ansible-test integration smoke targets, locally (what only a real Ansible run proves)
@@ -49,6 +51,8 @@ SANITY_ARGS ?=
 UNITS_ARGS ?=
 INTEGRATION_ARGS ?=
 SCENARIO_ARGS ?=
+LINT_ARGS ?=
+MOLECULE_ARGS ?=
 POOL ?= dir
 BENCH_ARGS ?=
 BENCH_FACTS_ARGS ?=
@@ -64,7 +68,7 @@ NAME := $(shell sed -n 's/^name:[[:space:]]*\([A-Za-z0-9_]*\).*/\1/p' $(ROOT)/ga
 VERSION := $(shell sed -n 's/^version:[[:space:]]*\([0-9A-Za-z.+-]*\).*/\1/p' $(ROOT)/galaxy.yml)
 TARBALL := $(BUILD)/$(NAMESPACE)-$(NAME)-$(VERSION).tar.gz
 
-.PHONY: help deps tree sanity units scenarios integration test-host test-vm test test-quick build install demo-playbook demo bench bench-facts bench-noop bench-iscsi bench-rbd bench-mpath clean distclean
+.PHONY: help deps tree sanity lint molecule units scenarios integration test-host test-vm test test-quick build install demo-playbook demo bench bench-facts bench-noop bench-iscsi bench-rbd bench-mpath clean distclean
 
 help:
 	@sed -n 's/^#   //p' $(ROOT)/Makefile
@@ -78,6 +82,12 @@ tree: deps
 sanity: deps
 	@$(STAGE) sanity $(ROOT)/scripts/test-tier sanity $(SANITY_ARGS)
 
+lint: deps
+	@$(STAGE) lint $(ROOT)/scripts/test-lint $(LINT_ARGS)
+
+molecule: deps
+	@$(STAGE) molecule $(ROOT)/scripts/test-molecule $(MOLECULE_ARGS)
+
 units: deps
 	@$(STAGE) units $(ROOT)/scripts/test-tier units $(UNITS_ARGS)
 
@@ -87,8 +97,8 @@ scenarios: deps
 integration: deps
 	@$(STAGE) host-smoke $(ROOT)/scripts/test-tier integration $(INTEGRATION_ARGS)
 
-test-host: sanity units scenarios integration
-	@echo "test-host: sanity, units, scenarios and smoke targets passed ($$(( $$(date +%s) - $(START) ))s in all)"
+test-host: sanity lint units scenarios integration
+	@echo "test-host: sanity, lint, units, scenarios and smoke targets passed ($$(( $$(date +%s) - $(START) ))s in all)"
 
 test-vm: deps
 	@$(STAGE) vm $(ROOT)/scripts/test-vm

@@ -28,7 +28,8 @@ import time
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import PoolBackend
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._host import _blockdev, _iscsi_nodes, _iscsi_sessions, _mounts, _openers, _perms, _sysfs
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _iscsi_nodes, _iscsi_sessions, _perms, _sysfs
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._lun_uses import lun_uses
 from ansible_collections.poolcraft.storage.plugins.module_utils._host._atomic import atomic_write
 from ansible_collections.poolcraft.storage.plugins.module_utils._host._wipe import overwrite
 from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action, Permissions, PoolStatus, VolumeDef
@@ -279,33 +280,10 @@ class IscsiBackend(PoolBackend):
     # -- stop -------------------------------------------------------------------------------
 
     def _lun_uses(self, session):
-        """{"unit:0:0:1 (/dev/sdb)": [uses]} of the session's LUNs that are in use: mounted, held
-        (device-mapper, LVM, md), swap, or open by a process, the LUN or a partition of it.
-        udev's workers open a disk for a moment after every close of a writer: waited for first."""
+        """lun_uses() of the session's LUNs, once udev's probes of them are done."""
         if udev_runs():
             Udevadm(self.runner).settle(USE_SETTLE)
-        mounted = _mounts.mounts_by_device(_mounts.read_mounts())
-        swaps = _mounts.read_swaps()
-        numbers = {}
-        for lun in session.luns:
-            if lun.block:
-                for name in [lun.block] + _blockdev.partitions(lun.block):
-                    dev = _sysfs.read(os.path.join(_blockdev.SYS_BLOCK, name, "dev"))
-                    if dev and ":" in dev:
-                        major, minor = dev.strip().split(":")
-                        numbers[os.makedev(int(major), int(minor))] = (lun, name)
-        openers = _openers.processes_opening(numbers)
-        found = {}
-        for lun in session.luns:
-            if not lun.block:
-                continue
-            uses = _blockdev.current_uses(lun.block, mounted, swaps)
-            for number, (owner, name) in sorted(numbers.items()):
-                if owner is lun and number in openers:
-                    uses.append("%s open by %s" % ("" if name == lun.block else "partition " + name, ", ".join(openers[number])))
-            if uses:
-                found["%s (/dev/%s)" % (lun.unit, lun.block)] = [use.strip() for use in uses]
-        return found
+        return lun_uses(session.luns)
 
     def _refuse_busy(self, pool):
         session = self._session(pool)

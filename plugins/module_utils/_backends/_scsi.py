@@ -24,7 +24,8 @@ import stat
 
 from ansible_collections.poolcraft.storage.plugins.module_utils._backends._base import PoolBackend
 from ansible_collections.poolcraft.storage.plugins.module_utils._errors import NotFoundError, StorageError, ValidationError
-from ansible_collections.poolcraft.storage.plugins.module_utils._host import _blockdev, _mounts, _openers, _perms, _scsi_adapters, _scsi_luns, _sysfs
+from ansible_collections.poolcraft.storage.plugins.module_utils._host import _perms, _scsi_adapters, _scsi_luns
+from ansible_collections.poolcraft.storage.plugins.module_utils._host._lun_uses import lun_uses
 from ansible_collections.poolcraft.storage.plugins.module_utils._host._wipe import overwrite
 from ansible_collections.poolcraft.storage.plugins.module_utils._model import Action, Permissions, PoolStatus, VolumeDef
 from ansible_collections.poolcraft.storage.plugins.module_utils._tools._qemu_img import QemuImg, image_opts
@@ -142,29 +143,10 @@ class ScsiBackend(PoolBackend):
     # -- who uses the LUNs --------------------------------------------------------------------
 
     def _lun_uses(self, lun_list):
-        """{"unit:0:0:1 (/dev/sdb)": [uses]} of the LUNs in use: mounted, held (device-mapper, LVM,
-        md), swap, or open by a process, the disk or a partition of it. udev's workers open a disk
-        for a moment after every close of a writer: waited for first."""
+        """lun_uses() of the LUNs, once udev's probes of them are done."""
         if udev_runs():
             Udevadm(self.runner).settle(USE_SETTLE)
-        mounted, swaps = _mounts.mounts_by_device(_mounts.read_mounts()), _mounts.read_swaps()
-        numbers = {}
-        for lun in lun_list:
-            for name in [lun.block] + _blockdev.partitions(lun.block):
-                dev = _sysfs.read(os.path.join(_blockdev.SYS_BLOCK, name, "dev"))
-                if dev and ":" in dev:
-                    major, minor = dev.strip().split(":")
-                    numbers[os.makedev(int(major), int(minor))] = (lun, name)
-        openers = _openers.processes_opening(numbers)
-        found = {}
-        for lun in lun_list:
-            uses = _blockdev.current_uses(lun.block, mounted, swaps)
-            for number, (owner, name) in sorted(numbers.items()):
-                if owner is lun and number in openers:
-                    uses.append("%sopen by %s" % ("" if name == lun.block else "partition %s " % name, ", ".join(openers[number])))
-            if uses:
-                found["%s (/dev/%s)" % (lun.unit, lun.block)] = uses
-        return found
+        return lun_uses(lun_list)
 
     def _refuse_busy(self, pool, doing):
         host = self._host(pool)

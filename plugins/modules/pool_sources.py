@@ -335,13 +335,14 @@ sources:
     fc:
       description:
         - For an FC host (an HBA port or an NPIV vHBA), C(wwnn), C(wwpn) and C(fabric_name) (16 hex digits), C(port_state)
-          (V(Online), V(Linkdown)...), C(port_type), C(speed), C(is_vport), and C(npiv) - C(max_vports), C(vports_in_use)
+          (V(Online), V(Linkdown)...), C(port_type), C(speed), C(is_vport), C(parent) (the port a vHBA was made on, as
+          the adapter's C(parent) takes it; null for a port), and C(npiv) - C(max_vports), C(vports_in_use)
           and C(can_create) (whether another vHBA can be made on this port now). Null for other hosts.
       type: dict
       returned: for scsi
       sample: {"wwnn": "2000001b32912a4c", "wwpn": "2100001b32912a4c", "fabric_name": "100000051e0271b6",
                "port_state": "Online", "port_type": "NPort (fabric via point-to-point)", "speed": "8 Gbit",
-               "is_vport": false, "npiv": {"max_vports": 254, "vports_in_use": 1, "can_create": true}}
+               "is_vport": false, "parent": null, "npiv": {"max_vports": 254, "vports_in_use": 1, "can_create": true}}
     wwid:
       description: The map's WWID, what an mpath pool's C(source.wwids) takes.
       type: str

@@ -377,8 +377,9 @@ ansible_facts:
           description:
             - Fibre Channel details of an FC HBA, null for others - C(wwnn), C(wwpn), C(fabric_name) (16 hex digits, as libvirt
               writes them), C(port_id), C(port_state), C(port_type), C(speed), C(supported_speeds), C(supported_classes),
-              C(symbolic_name), C(is_vport) (this host is an NPIV vport), and C(npiv) - C(max_vports), C(vports_in_use) and
-              C(can_create) (the driver can create a vport now - it offers C(vport_create), has room, and the port is online).
+              C(symbolic_name), C(is_vport) (this host is an NPIV vport), C(parent) (a vport's port, V(hostN); null for
+              others), and C(npiv) - C(max_vports), C(vports_in_use) and C(can_create) (the driver can create a vport now -
+              it offers C(vport_create), has room, and the port is online).
           type: dict
           returned: always
           sample: {"wwnn": "20000024ff3a1b2c", "wwpn": "21000024ff3a1b2c", "port_state": "Online", "speed": "8 Gbit",

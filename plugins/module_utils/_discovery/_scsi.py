@@ -43,7 +43,7 @@ def _fc(facts):
     npiv = facts["npiv"]
     return {"wwnn": facts["wwnn"], "wwpn": facts["wwpn"], "port_state": facts["port_state"],
             "port_type": facts["port_type"], "speed": facts["speed"], "fabric_name": facts["fabric_name"],
-            "is_vport": facts["is_vport"],
+            "is_vport": facts["is_vport"], "parent": facts["parent"],
             "npiv": {"max_vports": npiv["max_vports"], "vports_in_use": npiv["vports_in_use"],
                      "can_create": npiv["can_create"]}}
 
@@ -82,5 +82,8 @@ class ScsiDiscovery(Discovery):
     def xml_parts(source):
         fc = source["fc"]
         if fc is not None and fc["wwnn"] and fc["wwpn"]:
-            return {"adapter": {"type": "fc_host", "wwnn": fc["wwnn"], "wwpn": fc["wwpn"]}}
+            adapter = {"type": "fc_host", "wwnn": fc["wwnn"], "wwpn": fc["wwpn"]}
+            if fc["parent"]:
+                adapter["parent"] = fc["parent"]
+            return {"adapter": adapter}
         return {"adapter": {"type": "scsi_host", "name": source["name"]}}

@@ -60,6 +60,8 @@ def fc_facts(sys_path):
         "can_create": bool(can_create and max_vports and (in_use or 0) < max_vports and info["port_state"] == "Online"),
     }
     info["is_vport"] = "/vport-" in sys_path
+    # a vport sits under its port: .../host5/vport-5:0-0/host7/fc_host/host7
+    info["parent"] = host_of(sys_path.split("/vport-", 1)[0]) if info["is_vport"] else None
     return info
 
 

@@ -67,7 +67,7 @@ def test_fc_ports_and_the_vhba_with_their_wwns_and_npiv_room(fc_found):
     assert port["parent_address"] == {"domain": 0, "bus": 5, "slot": 0, "function": 0}
     assert port["fc"] == {"wwnn": "2000001b32912a4c", "wwpn": "2100001b32912a4c", "port_state": "Online",
                           "port_type": "NPort (fabric via point-to-point)", "speed": "8 Gbit",
-                          "fabric_name": "100000051e0271b6", "is_vport": False,
+                          "fabric_name": "100000051e0271b6", "is_vport": False, "parent": None,
                           "npiv": {"max_vports": 254, "vports_in_use": 1, "can_create": True}}
     # the second port has no link: no vport can be made on it
     down = hosts["host6"]
@@ -76,6 +76,7 @@ def test_fc_ports_and_the_vhba_with_their_wwns_and_npiv_room(fc_found):
     # the vHBA sits under its port's PCI function, and makes no vports itself
     vport = hosts["host7"]
     assert vport["fc"]["is_vport"] is True and vport["fc"]["wwpn"] == "2101001b32912a4c"
+    assert vport["fc"]["parent"] == "host5"
     assert vport["pci_address"] == "0000:05:00.0" and vport["unique_id"] == 7
     assert vport["fc"]["npiv"] == {"max_vports": None, "vports_in_use": None, "can_create": False}
 
@@ -85,7 +86,7 @@ def test_fc_hosts_are_fc_host_adapters_libvirt_accepts(fc_found):
     adapters = [dict(node.attrib) for node in root.findall("source/adapter")]
     assert adapters == [{"type": "fc_host", "wwnn": "2000001b32912a4c", "wwpn": "2100001b32912a4c"},
                         {"type": "fc_host", "wwnn": "2000001b32912a4d", "wwpn": "2100001b32912a4d"},
-                        {"type": "fc_host", "wwnn": "2001001b32912a4c", "wwpn": "2101001b32912a4c"}]
+                        {"type": "fc_host", "parent": "host5", "wwnn": "2001001b32912a4c", "wwpn": "2101001b32912a4c"}]
     _validate(fc_found["xml"])
 
 

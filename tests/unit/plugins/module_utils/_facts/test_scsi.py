@@ -69,7 +69,7 @@ def test_fc_hba_port(mocked):
     assert fc["port_state"] == "Online"
     assert fc["speed"] == "8 Gbit"
     assert fc["port_id"] == "0x0a0100"
-    assert fc["is_vport"] is False
+    assert fc["is_vport"] is False and fc["parent"] is None
     assert fc["npiv"] == {"max_vports": 254, "vports_in_use": 1, "can_create": True}
 
 
@@ -84,6 +84,7 @@ def test_second_port_without_link_cannot_create_vports(mocked):
 def test_npiv_vport_host(mocked):
     vport = mocked["hosts"]["host7"]
     assert vport["fc"]["is_vport"] is True
+    assert vport["fc"]["parent"] == "host5"  # the port it was made on
     assert vport["fc"]["wwpn"] == "2101001b32912a4c"
     assert vport["fc"]["port_type"] == "NPIV VPORT"
     assert vport["pci_address"] == "0000:05:00.0"

@@ -24,7 +24,7 @@ import stat
 import pytest
 
 import harness
-from guest import wait_booted
+from guest import sh, wait_booted
 from test_storage_pool_iscsi_vm import (BY_PATH, IQN, LUN_SIZES, POOL, Guest, Target, auth_option, chap, clean_up,
                                         files_holding, iscsi_links, node_records, pool_args, remove_empty_dirs, sessions,
                                         unit_states)
@@ -91,6 +91,10 @@ def test_iscsi_autostart_before_reboot(persist, persistent_store):
         units = unit_states()
         assert units["iscsid.socket"] and units["open-iscsi.service"], units
         persist.save("before", {"links": iscsi_links(), "volumes": done.real["pool"]["volume_count"]})
+        # active as after a boot, so the shutdown logs the session out before the target stops;
+        # otherwise the kernel waits out the session's 120 s recovery timeout at every reboot
+        sh("systemctl", "start", "open-iscsi.service")
+        assert sh("systemctl", "is-active", "open-iscsi.service", check=False) == "active"
     stage.run(body)
 
 

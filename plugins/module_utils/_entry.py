@@ -137,13 +137,15 @@ def run(module, manager_class):
         require_library("lxml", LXML_IMPORT_ERROR)
         validate_directories(module.params)  # before the store opens anything in them
         store = DefinitionStore(module.params["config_dir"], module.params["runtime_dir"], read_only=module.check_mode)
-        manager = manager_class(module.params, Runner(), store)
+        runner = Runner()
+        manager = manager_class(module.params, runner, store)
         with store:
             actions = manager.plan()
             before = manager.snapshot()
             if not module.check_mode:
                 try:
                     for action in actions:
+                        runner.forget()
                         action.apply()
                 except BaseException:
                     manager.rollback()  # a task that fails leaves no definition it made

@@ -33,6 +33,8 @@ class Runner(object):
 
     def __init__(self):
         self._paths = {}
+        # read(): outputs kept until the next run(), which may change what they report
+        self._reads = {}
 
     def which(self, name):
         """Resolve a binary once per run; raise a clear error when missing."""
@@ -72,6 +74,7 @@ class Runner(object):
             # execve() cannot pass it, and subprocess would raise a bare ValueError
             raise StorageError("%s: an argument holds a NUL byte" % " ".join(arg.replace("\0", "\\0") for arg in argv))
         _check_timeout(timeout, "Runner.run")
+        self._reads.clear()
         ids = {}
         if as_user is not None:
             uid, gid = _user_ids(as_user)
@@ -96,6 +99,27 @@ class Runner(object):
         if check and proc.returncode != 0:
             raise CommandError(argv, proc.returncode, stdout, stderr)
         return proc.returncode, stdout, stderr
+
+    def read(self, argv):
+        """(rc, stdout, stderr) of a command that only reports (lvm vgs, wipefs --no-act ...), run
+        once until the next run() or forget(): a task reads the same report several times while it
+        plans, and under emulation each LVM command takes a third of a second. A failure is never
+        kept."""
+        key = tuple(str(arg) for arg in argv) if isinstance(argv, (list, tuple)) else argv
+        if key not in self._reads:
+            # run() forgets what was read; this read changes nothing, so the rest is kept
+            reads, self._reads = self._reads, {}
+            try:
+                result = self.run(argv)
+            finally:
+                self._reads = reads
+            reads[key] = result
+        return self._reads[key]
+
+    def forget(self):
+        """Read everything again from now on: before each action, whose checks must see the host
+        as it is when it acts, not as it was when the task planned."""
+        self._reads.clear()
 
     def call(self, function, timeout=None, as_user=None, what="a call"):
         """function() run in a forked child of this process, and its result, which must be plain

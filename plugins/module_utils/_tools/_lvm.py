@@ -145,10 +145,14 @@ class Lvm(object):
         _rc, out, _err = self.runner.run(["lvm"] + list(args))
         return out
 
+    def _report(self, *args):
+        _rc, out, _err = self.runner.read(["lvm"] + list(args))
+        return out
+
     # -- reports ---------------------------------------------------------------
 
     def volume_groups(self):
-        return parse_vgs(self._run("vgs", *(REPORT + ["-o", VG_FIELDS])))
+        return parse_vgs(self._report("vgs", *(REPORT + ["-o", VG_FIELDS])))
 
     def volume_group(self, name):
         """The VG called name, or None."""
@@ -159,11 +163,11 @@ class Lvm(object):
 
     def physical_volumes(self):
         """Every PV LVM sees, in a VG or not."""
-        return parse_pvs(self._run("pvs", *(REPORT + ["-o", PV_FIELDS])))
+        return parse_pvs(self._report("pvs", *(REPORT + ["-o", PV_FIELDS])))
 
     def logical_volumes(self, vg):
         """Every LV of the VG, LVM's hidden sub-LVs too (-a); the VG must exist."""
-        return parse_lvs(self._run("lvs", "-a", *(REPORT + ["-o", LV_FIELDS, vg])))
+        return parse_lvs(self._report("lvs", "-a", *(REPORT + ["-o", LV_FIELDS, vg])))
 
     # -- PVs and VGs -------------------------------------------------------------
 

@@ -105,7 +105,7 @@ class Partx(object):
         self.runner = runner
 
     def entries(self, device):
-        _rc, out, _err = self.runner.run(["partx", "-P", "-o", ",".join(PARTX_COLUMNS), device])
+        _rc, out, _err = self.runner.read(["partx", "-P", "-o", ",".join(PARTX_COLUMNS), device])
         return parse_partx(out)
 
     def update(self, device):

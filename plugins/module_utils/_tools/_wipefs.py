@@ -60,13 +60,13 @@ class Wipefs(object):
         self.runner = runner
 
     def signatures(self, device):
-        _rc, out, _err = self.runner.run(["wipefs", "--no-act", "--json", "-O", "TYPE,OFFSET", device])
+        _rc, out, _err = self.runner.read(["wipefs", "--no-act", "--json", "-O", "TYPE,OFFSET", device])
         return parse_signatures(out)
 
     def probe(self, devices):
         """Signatures of many devices in one run (as parse_probe); a device that is gone
         fails the whole run, so callers pass nodes they just found."""
-        _rc, out, _err = self.runner.run(["wipefs", "--no-act", "--json", "-O", PROBE_COLUMNS] + list(devices))
+        _rc, out, _err = self.runner.read(["wipefs", "--no-act", "--json", "-O", PROBE_COLUMNS] + list(devices))
         return parse_probe(out)
 
     def erase_all(self, device):

@@ -488,3 +488,38 @@ def test_a_call_within_a_call_stays_in_the_outer_group():
         return [os.getpgrp(), os.getpid(), inner_group]
     group, pid, inner = Runner().call(outer)
     assert group == pid == inner
+
+
+def _counting(tmp_path):
+    """argv of a command that appends a line to a file each time it runs, and prints the count."""
+    log = tmp_path / "runs"
+    return log, ["sh", "-c", 'echo run >> "$0"; wc -l < "$0"', str(log)]
+
+
+def test_read_runs_a_report_once_until_a_command_or_forget(tmp_path):
+    log, argv = _counting(tmp_path)
+    runner = Runner()
+    assert runner.read(argv)[1].strip() == "1"
+    assert runner.read(list(argv))[1].strip() == "1"      # kept: the command ran once
+    (tmp_path / "other").mkdir()
+    other_log, other = _counting(tmp_path / "other")
+    assert runner.read(other)[1].strip() == "1"           # another read keeps the first
+    assert runner.read(argv)[1].strip() == "1"
+    assert log.read_text().count("run") == 1
+    runner.run(["true"])                                  # a command may change what reads report
+    assert runner.read(argv)[1].strip() == "2"
+    runner.forget()                                       # an action about to check the host again
+    assert runner.read(argv)[1].strip() == "3"
+    assert runner.read(argv)[1].strip() == "3"
+    assert other_log.read_text().count("run") == 1
+
+
+def test_read_keeps_no_failure(tmp_path):
+    flag = tmp_path / "fail"
+    flag.write_text("")
+    argv = ["sh", "-c", '[ ! -e "$0" ] && echo ok', str(flag)]
+    runner = Runner()
+    with pytest.raises(CommandError):
+        runner.read(argv)
+    flag.unlink()
+    assert runner.read(argv)[1] == "ok\n"

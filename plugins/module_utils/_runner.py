@@ -105,7 +105,7 @@ class Runner(object):
         once until the next run() or forget(): a task reads the same report several times while it
         plans, and under emulation each LVM command takes a third of a second. A failure is never
         kept."""
-        key = tuple(str(arg) for arg in argv) if isinstance(argv, (list, tuple)) else argv
+        key = tuple(str(arg) for arg in argv)  # a string or an empty argv: run() refuses it below
         if key not in self._reads:
             # run() forgets what was read; this read changes nothing, so the rest is kept
             reads, self._reads = self._reads, {}

@@ -523,3 +523,10 @@ def test_read_keeps_no_failure(tmp_path):
         runner.read(argv)
     flag.unlink()
     assert runner.read(argv)[1] == "ok\n"
+
+
+@pytest.mark.parametrize("argv", ["echo hi", b"echo hi", []])
+def test_read_refuses_shell_strings_and_empty_argv(argv):
+    with pytest.raises(TypeError) as caught:
+        Runner().read(argv)
+    assert "argv list" in str(caught.value)

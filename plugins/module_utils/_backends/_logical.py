@@ -249,6 +249,10 @@ class LogicalBackend(PoolBackend):
         for pv in members:
             if pv.maj_min in numbers:
                 continue
+            if pv.maj_min is None:  # LVM names it "[unknown]": its UUID is what tells it
+                raise StorageError("volume group %s has a physical volume whose device is missing (PV UUID %s); "
+                                   "bring the device back, or repair the volume group (vgreduce --removemissing) "
+                                   "first" % (vg.name, pv.uuid))
             if not self.settings.get("remove_devices"):
                 raise StorageError("source.devices: %s is a physical volume of volume group %s but is not listed; "
                                    "list it, or set remove_devices: true to take it out" % (pv.name, vg.name))

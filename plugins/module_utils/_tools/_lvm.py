@@ -110,7 +110,8 @@ def parse_pvs(text):
         major, minor = to_int(row.get("pv_major")), to_int(row.get("pv_minor"))
         pvs.append(PhysicalVolume(
             name=row["pv_name"], uuid=row.get("pv_uuid"),
-            maj_min=(major, minor) if major is not None and major >= 0 and minor is not None else None,
+            # a PV whose device is missing: LVM says [unknown] and 0:0 (no block device has major 0), or -1
+            maj_min=(major, minor) if major is not None and major > 0 and minor is not None else None,
             vg=row.get("vg_name") or None, size=to_int(row.get("pv_size")), free=to_int(row.get("pv_free")),
             extents=to_int(row.get("pv_pe_count")), allocated_extents=to_int(row.get("pv_pe_alloc_count"))))
     return pvs

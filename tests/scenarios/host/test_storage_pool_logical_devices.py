@@ -4,7 +4,8 @@
 """source.devices and the VG (was storage_pool_logical/tasks/devices.yml): a device added to the
 list joins the VG (while the pool runs); a PV dropped from the list is an error unless
 remove_devices, and then is taken out only while no extent of it is in use; devices are matched by
-device number, so another name of the same device changes nothing. LVM metadata only."""
+device number, so another name of the same device changes nothing; a PV whose device is gone is
+named by its UUID, not LVM's "[unknown]". LVM metadata only."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -61,3 +62,23 @@ def test_devices_join_and_leave_the_vg(lg):
 
     lg.ok_volume(pool="pcdv", name="v1", state="absent")
     lg.ok_pool(name="pcdv", state="absent", purge=True)
+
+
+def test_a_missing_pv_is_named_by_its_uuid(lg):
+    dev0, dev1, _dev2 = lg.devs
+    lg.blank()
+    lg.ok_pool(name="pcms", type="logical", source={"devices": [dev0, dev1]}, build=True, state="running")
+    uuid = lg.lvm.run("lvm", "pvs", "--noheadings", "-o", "pv_uuid", dev1).strip()
+    # dev1's label and metadata area gone: LVM still knows the PV from dev0's copy of the metadata
+    with open(dev1, "r+b") as device:
+        device.write(b"\0" * common.MIB)
+        device.flush()
+        os.fsync(device.fileno())  # LVM reads with O_DIRECT: past the page cache
+    assert lg.lvm.run("lvm", "vgs", "--noheadings", "-o", "vg_missing_pv_count", "pcms").strip() == "1"
+    try:
+        lg.refused(dict(name="pcms", source={"devices": [dev0]}, build=True, state="running"),
+                   ["volume group pcms has a physical volume whose device is missing", "PV UUID %s" % uuid,
+                    "vgreduce --removemissing"], new=False)
+    finally:
+        lg.lvm.run("lvm", "vgreduce", "--removemissing", "pcms", check=False)
+    lg.ok_pool(name="pcms", state="absent", purge=True)

@@ -11,11 +11,13 @@ repeated and by median:
   storage_pool  a play of 6 storage_pool tasks on those pools, each a no-op
   stat          the same play with 6 ansible.builtin.stat tasks on the pools' directories
 
-It prints both plays' times (the whole ansible-playbook run, and the tasks alone as a
-callback times them), the ratio storage_pool / stat (target <= 1.10), and where the
-difference goes on the managed host: each module's AnsiballZ wrapper, kept from a run,
-is run directly and split into Python start, imports (compiled from the zip, as on
-every real run) and the rest (argument parsing, the work, exit_json).
+It prints both plays' times (the whole ansible-playbook run, its CPU time, and the tasks
+alone as a callback times them) and the ratio storage_pool / stat (target <= 1.10). Then
+where the difference goes: 1-task plays, timed in the same rounds, split each play into
+what it costs once (building the AnsiballZ payload, on the first task) and what each task
+adds; each module's payload build is timed on its own; and each module's AnsiballZ wrapper,
+kept from a run, is run directly and split into Python start, imports (compiled from the
+zip, as on every real run) and the rest (argument parsing, the work, exit_json).
 
 With --instructions (valgrind's callgrind on the managed host's side), each wrapper's run is
 also counted in CPU instructions: unlike times, a count does not move with the load of the
@@ -32,6 +34,7 @@ import glob
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -90,6 +93,12 @@ class CallbackModule(CallbackBase):
 '''
 
 
+def children_cpu():
+    """CPU seconds (user and system) of every waited-for child so far, grandchildren included."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def fmt(seconds):
     return "%.3f s" % seconds if seconds >= 0.1 else "%.1f ms" % (seconds * 1000)
 
@@ -135,16 +144,16 @@ class Ansible(object):
 
     def play(self, path, keep_remote_files=False, collections=None):
         """(wall seconds, [task records]) of one ansible-playbook run of the play at path
-        (with the collection from collections when given)."""
+        (with the collection from collections when given); its CPU seconds in self.last_cpu."""
         if os.path.exists(self.times_file):
             os.unlink(self.times_file)
         env = dict(self.env, ANSIBLE_KEEP_REMOTE_FILES="1" if keep_remote_files else "0")
         if collections:
             env["ANSIBLE_COLLECTIONS_PATH"] = collections
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), children_cpu()
         proc = subprocess.run([self.playbook, "-i", "localhost,", "-c", "local", path], cwd=self.work, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
-        wall = time.perf_counter() - start
+        wall, self.last_cpu = time.perf_counter() - start, children_cpu() - cpu_start
         records = []
         if os.path.exists(self.times_file):
             with open(self.times_file) as handle:
@@ -270,6 +279,41 @@ def print_host_side(host):
     print("(the import times are from runs with -X importtime, which adds a little of its own)")
 
 
+# -- the controller's side: the AnsiballZ payload each play builds once per module ---------
+
+PAYLOAD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_payload.py")
+
+
+def payload_build(ansible, collections, fqcn, python, repeat=3):
+    """{"seconds": median, "bytes": n} of building fqcn's payload cold, each in a fresh interpreter
+    (bench/_payload.py); {"error": why} when this ansible-core's executor does not allow it."""
+    runs = []
+    for _round in range(repeat):
+        proc = subprocess.run([python, PAYLOAD, collections, fqcn, python], env=ansible.env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True, check=False)
+        try:
+            result = json.loads(proc.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            return {"error": "bench/_payload.py said nothing (rc=%d): %s" % (proc.returncode, proc.stderr[-300:])}
+        if "error" in result:
+            return result
+        runs.append(result)
+    return {"seconds": statistics.median(run["seconds"] for run in runs), "bytes": runs[-1]["bytes"]}
+
+
+def print_payload(payload):
+    print("")
+    if any("error" in built for built in payload.values()):
+        print("building the AnsiballZ payloads: not measured (%s)"
+              % "; ".join(built["error"] for built in payload.values() if "error" in built))
+        return
+    pool, stat = payload["storage_pool"], payload["stat"]
+    print("%-52s %14s %14s" % ("the AnsiballZ payload, built once a play (cold)", "storage_pool", "stat"))
+    print("%-52s %14s %14s" % ("  time to build it (a fresh interpreter; median of 3)", fmt(pool["seconds"]), fmt(stat["seconds"])))
+    print("%-52s %12d kB %12d kB" % ("  its size, base64 in the wrapper", pool["bytes"] // 1024, stat["bytes"] // 1024))
+    print("(a worker's first task builds it in a heap as large as the controller's, where it takes longer)")
+
+
 # -- the run ------------------------------------------------------------------------------
 
 def find_collection(collections):
@@ -281,22 +325,54 @@ def find_collection(collections):
 
 
 def measure_plays(ansible, plays, tasks, repeat, baseline=None):
-    """{key: {"wall": [...], "tasks": [...]}} over repeat rounds after a warm-up, the order rotating.
-    With a baseline collection, its storage_pool play is a third contender ("baseline")."""
-    contenders = [(key, plays[key], None) for key in sorted(plays)]
+    """{key: {"wall": [...], "cpu": [...], "tasks": [...]}} over repeat rounds after a warm-up, the
+    order rotating. plays maps a key to (path, tasks in it); with a baseline collection, its
+    storage_pool play is one more contender ("baseline")."""
+    contenders = [(key, plays[key][0], plays[key][1], None) for key in sorted(plays)]
     if baseline:
-        contenders.append(("baseline", plays["storage_pool"], baseline))
-    times = dict((key, {"wall": [], "tasks": []}) for key, _path, _collections in contenders)
+        contenders.append(("baseline", plays["storage_pool"][0], tasks, baseline))
+    times = dict((key, {"wall": [], "cpu": [], "tasks": []}) for key, _path, _count, _collections in contenders)
     for round_number in range(repeat + 1):  # round 0 warms the caches and is not counted
         shift = round_number % len(contenders)
-        for key, path, collections in contenders[shift:] + contenders[:shift]:
+        for key, path, count, collections in contenders[shift:] + contenders[:shift]:
             wall, records = ansible.play(path, collections=collections)
-            if key != "stat":
-                check_noop(records, tasks)
+            if not key.startswith("stat"):
+                check_noop(records, count)
             if round_number:
                 times[key]["wall"].append(wall)
+                times[key]["cpu"].append(ansible.last_cpu)
                 times[key]["tasks"].append(sum(record["seconds"] for record in records))
     return times
+
+
+def split_play(times, tasks):
+    """{module: {measure: (per play, per task)}}: a play of N tasks costs its fixed part once
+    and its per-task part N times; the two come from the N-task and the 1-task plays' medians."""
+    split = {}
+    for module in ("storage_pool", "stat"):
+        split[module] = {}
+        for measure in ("wall", "cpu"):
+            whole = statistics.median(times[module][measure])
+            single = statistics.median(times[module + "_1"][measure])
+            per_task = (whole - single) / (tasks - 1)
+            split[module][measure] = (single - per_task, per_task)
+    return split
+
+
+def print_split(split, tasks):
+    """Where the whole play's difference goes: once a play, or with every task."""
+    print("")
+    print("a play split into what it costs once and what each task adds (from the %d-task and 1-task plays):" % tasks)
+    print("%-40s %12s %12s %12s %8s" % ("", "storage_pool", "stat", "difference", "share"))
+    for measure, label in (("wall", "wall"), ("cpu", "CPU (the play's processes, user + system)")):
+        pool, stat = split["storage_pool"][measure], split["stat"][measure]
+        gap = (pool[0] - stat[0]) + tasks * (pool[1] - stat[1])
+        print(label + ":")
+        for index, part in ((0, "  once a play"), (1, "  each task")):
+            difference = pool[index] - stat[index]
+            share = difference * (1 if index == 0 else tasks) / gap if gap > 0 else float("nan")
+            print("%-40s %12s %12s %12s %7.0f%%" % (part, fmt(pool[index]), fmt(stat[index]), fmt(difference), 100 * share))
+    print("(\"once a play\" holds building each module's AnsiballZ payload, done on the first task of a play)")
 
 
 def print_plays(times, tasks, repeat):
@@ -304,7 +380,8 @@ def print_plays(times, tasks, repeat):
     print("%d tasks a play, %d runs of each play (after a warm-up), medians (min - max):" % (tasks, repeat))
     print("%-40s %26s %26s %8s" % ("", "storage_pool", "stat", "ratio"))
     ratios = {}
-    for label, key in (("ansible-playbook, whole run", "wall"), ("the tasks (callback, start to result)", "tasks")):
+    for label, key in (("ansible-playbook, whole run", "wall"), ("its CPU (all its processes)", "cpu"),
+                       ("the tasks (callback, start to result)", "tasks")):
         cells = []
         for module in ("storage_pool", "stat"):
             values = times[module][key]
@@ -347,25 +424,34 @@ def main():
         if playbook is None:
             raise SetupError("ansible-playbook not found: run `make deps`")
         ansible = Ansible(work, opts.collections, opts.python, playbook)
-        plays = {"storage_pool": os.path.join(work, "storage_pool.yml"), "stat": os.path.join(work, "stat.yml")}
-        write_play(plays["storage_pool"], [pool_task(index, work) for index in range(opts.tasks)])
-        write_play(plays["stat"], [stat_task(index, work) for index in range(opts.tasks)])
+        # the N-task plays the claim is about, and 1-task plays that tell a play's fixed cost from a task's
+        plays = {}
+        for module, task in (("storage_pool", pool_task), ("stat", stat_task)):
+            for key, count in ((module, opts.tasks), (module + "_1", 1)):
+                plays[key] = (os.path.join(work, key + ".yml"), count)
+                write_play(plays[key][0], [task(index, work) for index in range(count)])
         print("%s %s from %s; %s" % (COLLECTION, version, opts.collections, subprocess.run(
             [playbook, "--version"], stdout=subprocess.PIPE, universal_newlines=True, check=False).stdout.splitlines()[0]))
 
         print("defining and starting %d dir pools in %s ..." % (opts.tasks, work), flush=True)
-        _wall, records = ansible.play(plays["storage_pool"])
+        _wall, records = ansible.play(plays["storage_pool"][0])
         if not all(record["changed"] for record in records):
             raise SetupError("the first storage_pool play should have made the pools: %r" % records)
         # one run of each play that keeps its AnsiballZ wrappers, for the host-side split
-        check_noop(ansible.play(plays["storage_pool"], keep_remote_files=True)[1], opts.tasks)
-        ansible.play(plays["stat"], keep_remote_files=True)
+        check_noop(ansible.play(plays["storage_pool"][0], keep_remote_files=True)[1], opts.tasks)
+        ansible.play(plays["stat"][0], keep_remote_files=True)
 
         print("timing the plays ...", flush=True)
         if opts.baseline:
             find_collection(opts.baseline)
         times = measure_plays(ansible, plays, opts.tasks, opts.repeat, opts.baseline)
         ratios = print_plays(times, opts.tasks, opts.repeat)
+        split = split_play(times, opts.tasks) if opts.tasks > 1 else None
+        if split:
+            print_split(split, opts.tasks)
+        payload = dict((module, payload_build(ansible, opts.collections, fqcn, opts.python))
+                       for module, fqcn in (("storage_pool", COLLECTION + ".storage_pool"), ("stat", "ansible.builtin.stat")))
+        print_payload(payload)
 
         host = {}
         for module in ("storage_pool", "stat"):
@@ -393,7 +479,7 @@ def main():
         if opts.json:
             with open(opts.json, "w") as handle:
                 json.dump({"version": version, "tasks": opts.tasks, "plays": times, "ratios": ratios, "host": host,
-                           "controller": controller}, handle, indent=2)
+                           "controller": controller, "split": split, "payload": payload}, handle, indent=2)
         return 0 if verdict == "PASS" else 1
     except SetupError as exc:
         print("noop_tasks: %s" % exc, file=sys.stderr)

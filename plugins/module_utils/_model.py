@@ -181,7 +181,6 @@ class MapPath:
     state: str
     group: int
     group_state: Optional[str] = None  # the group's: active, enabled, disabled
-    priority: Optional[int] = None
 
 
 @record

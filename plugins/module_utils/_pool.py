@@ -299,7 +299,7 @@ def volume_info(vol):
     if vol.map_state is not None:
         info["map_state"] = vol.map_state
         info["paths"] = [{"device": path.device, "hctl": path.hctl, "state": path.state, "group": path.group,
-                          "group_state": path.group_state, "priority": path.priority} for path in vol.paths]
+                          "group_state": path.group_state} for path in vol.paths]
     return info
 
 

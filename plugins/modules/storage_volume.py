@@ -468,12 +468,11 @@ volume:
     paths:
       description:
         - In C(mpath) pools, every path of the map with its C(device) (V(sdb)), C(hctl) (its SCSI address),
-          C(state) (V(active), V(failed), ...), C(group) (its priority group, 1 first), C(group_state) and
-          C(priority).
+          C(state) (V(active), V(failed), ...), C(group) (its priority group, 1 first) and C(group_state).
       type: list
       elements: dict
       returned: in mpath pools
-      sample: [{"device": "sdb", "hctl": "2:0:0:0", "state": "active", "group": 1, "group_state": "active", "priority": 1}]
+      sample: [{"device": "sdb", "hctl": "2:0:0:0", "state": "active", "group": 1, "group_state": "active"}]
     features:
       description:
         - In C(rbd) pools, the image's features as Ceph lists them (those O(features) sets and any other, such as

@@ -24,6 +24,11 @@ import time
 def main():
     collections, module, python = os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3]
     try:
+        import ansible  # noqa: F401 pylint: disable=unused-import
+    except ImportError:
+        print(json.dumps({"error": "%s has no ansible-core" % sys.executable}))
+        return 3
+    try:
         from ansible.executor.module_common import modify_module
         from ansible.parsing.dataloader import DataLoader
         from ansible.plugins.loader import init_plugin_loader, module_loader

@@ -284,12 +284,22 @@ def print_host_side(host):
 PAYLOAD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_payload.py")
 
 
+def controller_python(playbook):
+    """The interpreter ansible-playbook runs under (its shebang's), which has ansible-core."""
+    with open(playbook, "rb") as handle:
+        first = handle.readline().decode("utf-8", "replace")
+    words = first[2:].split() if first.startswith("#!") else []
+    return words[0] if words and os.path.basename(words[0]).startswith("python") else sys.executable
+
+
 def payload_build(ansible, collections, fqcn, python, repeat=3):
     """{"seconds": median, "bytes": n} of building fqcn's payload cold, each in a fresh interpreter
-    (bench/_payload.py); {"error": why} when this ansible-core's executor does not allow it."""
+    (bench/_payload.py, under the controller's Python; python is the managed host's, which the
+    payload's shebang names); {"error": why} when this ansible-core's executor does not allow it."""
     runs = []
     for _round in range(repeat):
-        proc = subprocess.run([python, PAYLOAD, collections, fqcn, python], env=ansible.env, stdout=subprocess.PIPE,
+        proc = subprocess.run([controller_python(ansible.playbook), PAYLOAD, collections, fqcn, python], env=ansible.env,
+                              stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, universal_newlines=True, check=False)
         try:
             result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -310,7 +320,7 @@ def print_payload(payload):
     pool, stat = payload["storage_pool"], payload["stat"]
     print("%-52s %14s %14s" % ("the AnsiballZ payload, built once a play (cold)", "storage_pool", "stat"))
     print("%-52s %14s %14s" % ("  time to build it (a fresh interpreter; median of 3)", fmt(pool["seconds"]), fmt(stat["seconds"])))
-    print("%-52s %12d kB %12d kB" % ("  its size, base64 in the wrapper", pool["bytes"] // 1024, stat["bytes"] // 1024))
+    print("%-52s %10d KiB %10d KiB" % ("  the wrapper's size (its zip in base64)", pool["bytes"] // 1024, stat["bytes"] // 1024))
     print("(a worker's first task builds it in a heap as large as the controller's, where it takes longer)")
 
 
@@ -427,7 +437,7 @@ def main():
         # the N-task plays the claim is about, and 1-task plays that tell a play's fixed cost from a task's
         plays = {}
         for module, task in (("storage_pool", pool_task), ("stat", stat_task)):
-            for key, count in ((module, opts.tasks), (module + "_1", 1)):
+            for key, count in ((module, opts.tasks), (module + "_1", 1)) if opts.tasks > 1 else ((module, 1),):
                 plays[key] = (os.path.join(work, key + ".yml"), count)
                 write_play(plays[key][0], [task(index, work) for index in range(count)])
         print("%s %s from %s; %s" % (COLLECTION, version, opts.collections, subprocess.run(

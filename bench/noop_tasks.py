@@ -296,11 +296,10 @@ def payload_build(ansible, collections, fqcn, python, repeat=3):
     """{"seconds": median, "bytes": n} of building fqcn's payload cold, each in a fresh interpreter
     (bench/_payload.py, under the controller's Python; python is the managed host's, which the
     payload's shebang names); {"error": why} when this ansible-core's executor does not allow it."""
-    runs = []
+    runs, controller = [], controller_python(ansible.playbook)
     for _round in range(repeat):
-        proc = subprocess.run([controller_python(ansible.playbook), PAYLOAD, collections, fqcn, python], env=ansible.env,
-                              stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, universal_newlines=True, check=False)
+        proc = subprocess.run([controller, PAYLOAD, collections, fqcn, python], env=ansible.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
         try:
             result = json.loads(proc.stdout.strip().splitlines()[-1])
         except (IndexError, ValueError):
